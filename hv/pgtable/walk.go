@@ -1,0 +1,213 @@
+package pgtable
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Walk is one translation, level by level, for the UI and the gdb monitor.
+type Walk struct {
+	VAddr  uint32
+	Levels []Level
+	// Mapped: every level is present (and, for the Guest walk, passes the
+	// Host's checks), so PA is meaningful.
+	Mapped bool
+	PA     uint32
+	// Linear: the entries are the Host's linear_pages fakes, not read
+	// from guest memory.
+	Linear bool
+	Note   string
+}
+
+// Level is one entry visited by a walk.
+type Level struct {
+	Name      string // "pgd", "pmd" (PAE) or "pte"
+	Index     uint32
+	EntryAddr uint32 // guest-physical for WalkGuest, Host-physical for WalkShadow
+	Raw       uint64
+	Present   bool
+	Flags     string // e.g. "P RW US A D"
+}
+
+// SlotInfo describes one pgdir cache slot.
+type SlotInfo struct {
+	Index          int
+	Allocated      bool
+	GPgdir         uint32 // guest-physical top level it shadows
+	ShadowRoot     uint32 // Host-physical shadow top level (CR3 when current)
+	SwitcherMapped bool
+	Current        bool
+}
+
+// Slots lists the pgdir cache.
+func (t *Tables) Slots() []SlotInfo {
+	out := make([]SlotInfo, NumSlots)
+	for i, s := range t.slots {
+		out[i] = SlotInfo{
+			Index:          i,
+			Allocated:      s.root != 0,
+			GPgdir:         s.gpgdir,
+			ShadowRoot:     s.root,
+			SwitcherMapped: s.switcherMapped,
+			Current:        i == t.cur,
+		}
+	}
+	return out
+}
+
+func (t *Tables) level(name string, idx, addr uint32, raw uint64) Level {
+	return Level{Name: name, Index: idx, EntryAddr: addr, Raw: raw,
+		Present: raw&flagP != 0, Flags: flagString(raw, name == "pte", t.g.pae)}
+}
+
+// WalkGuest walks the Guest's own tables for vaddr starting at the
+// guest-physical top level gpgdir (usually the current slot's), as
+// demand_page would, but without side effects: no kills, no A/D write-back.
+// Under linear_pages it returns the Host's fake entries (Linear = true) and
+// ignores gpgdir.
+func (t *Tables) WalkGuest(gpgdir, vaddr uint32) Walk {
+	g := &t.g
+	w := Walk{VAddr: vaddr}
+	if t.linear {
+		if vaddr >= t.switcherAddr {
+			w.Note = "Switcher area: demand_page refuses it; only the Host maps it"
+			return w
+		}
+		w.Linear = true
+		w.Levels = append(w.Levels, t.level("pgd", g.pgdIndex(vaddr), 0, g.gpgdMask))
+		if g.pae {
+			w.Levels = append(w.Levels, t.level("pmd", pmdIndex(vaddr), 0, pageTable))
+		}
+		gpte := uint64(vaddr&pageMask) | flagRW | flagP
+		// demand_page computes this PTE address from the fake frame 0,
+		// but never reads or writes it.
+		w.Levels = append(w.Levels, t.level("pte", g.pteIndex(vaddr), g.pteIndex(vaddr)*g.esz, gpte))
+		if g.pfn(gpte) >= uint64(t.m.PfnLimit()) {
+			w.Note = "linear_pages: beyond pfn_limit; a fault here kills the Guest (bad page table entry)"
+			return w
+		}
+		w.Mapped, w.PA = true, vaddr
+		w.Note = "linear_pages: fake 1:1 mapping, supervisor read-write"
+		return w
+	}
+
+	var notes []string
+	if vaddr >= t.switcherAddr {
+		notes = append(notes, "Switcher area: demand_page refuses it; only the Host maps it")
+	}
+	done := func(n string) Walk {
+		if n != "" {
+			notes = append(notes, n)
+		}
+		w.Note = strings.Join(notes, "; ")
+		return w
+	}
+
+	addr := t.gpgdAddr(gpgdir, vaddr)
+	gpgd, ok := t.peek(addr)
+	if !ok {
+		return done(fmt.Sprintf("pgd at %#x is outside guest memory", addr))
+	}
+	w.Levels = append(w.Levels, t.level("pgd", g.pgdIndex(vaddr), addr, gpgd))
+	if gpgd&flagP == 0 {
+		return done("pgd not present")
+	}
+	if g.flags(gpgd)&^g.gpgdMask != 0 || g.pfn(gpgd) >= uint64(t.m.PfnLimit()) {
+		return done("a fault here kills the Guest: bad page directory entry")
+	}
+	upper := gpgd
+	if g.pae {
+		addr = t.gpmdAddr(gpgd, vaddr)
+		gpmd, ok := t.peek(addr)
+		if !ok {
+			return done(fmt.Sprintf("pmd at %#x is outside guest memory", addr))
+		}
+		w.Levels = append(w.Levels, t.level("pmd", pmdIndex(vaddr), addr, gpmd))
+		if gpmd&flagP == 0 {
+			return done("pmd not present")
+		}
+		if g.flags(gpmd)&^pageTable != 0 || g.pfn(gpmd) >= uint64(t.m.PfnLimit()) {
+			return done("a fault here kills the Guest: bad page middle directory entry")
+		}
+		upper = gpmd
+	}
+	addr = t.gpteAddr(upper, vaddr)
+	gpte, ok := t.peek(addr)
+	if !ok {
+		return done(fmt.Sprintf("pte at %#x is outside guest memory", addr))
+	}
+	w.Levels = append(w.Levels, t.level("pte", g.pteIndex(vaddr), addr, gpte))
+	if gpte&flagP == 0 {
+		return done("pte not present")
+	}
+	if gpte&flagPSE != 0 || g.pfn(gpte) >= uint64(t.m.PfnLimit()) {
+		return done("a fault here kills the Guest: bad page table entry")
+	}
+	w.PA = g.frameAddr(gpte) | vaddr&^pageMask
+	w.Mapped = vaddr < t.switcherAddr
+	return done("")
+}
+
+// WalkShadow walks shadow slot s for vaddr: what the CPU sees when s is
+// current. EntryAddr and PA are Host-physical.
+func (t *Tables) WalkShadow(s int, vaddr uint32) Walk {
+	g := &t.g
+	w := Walk{VAddr: vaddr}
+	if s < 0 || s >= NumSlots {
+		w.Note = fmt.Sprintf("no slot %d (there are %d)", s, NumSlots)
+		return w
+	}
+	root := t.slots[s].root
+	if root == 0 {
+		w.Note = fmt.Sprintf("slot %d was never allocated", s)
+		return w
+	}
+	addr := root + g.pgdIndex(vaddr)*g.esz
+	e := t.sread(addr)
+	w.Levels = append(w.Levels, t.level("pgd", g.pgdIndex(vaddr), addr, e))
+	if e&flagP == 0 {
+		w.Note = "pgd not present"
+		return w
+	}
+	if g.pae {
+		addr = g.frameAddr(e) + pmdIndex(vaddr)*8
+		e = t.sread(addr)
+		w.Levels = append(w.Levels, t.level("pmd", pmdIndex(vaddr), addr, e))
+		if e&flagP == 0 {
+			w.Note = "pmd not present"
+			return w
+		}
+	}
+	addr = g.frameAddr(e) + g.pteIndex(vaddr)*g.esz
+	e = t.sread(addr)
+	w.Levels = append(w.Levels, t.level("pte", g.pteIndex(vaddr), addr, e))
+	if e&flagP == 0 {
+		w.Note = "pte not present"
+		return w
+	}
+	w.Mapped = true
+	w.PA = g.frameAddr(e) | vaddr&^pageMask
+	if vaddr >= t.switcherAddr {
+		w.Note = "Switcher page"
+	}
+	return w
+}
+
+// flagString decodes an entry's flag bits, lowest first. Bit 7 is PAT in a
+// PTE and PS in a directory entry; bits 9-11 are the software bits.
+func flagString(e uint64, pte, pae bool) string {
+	names := [...]string{"P", "RW", "US", "PWT", "PCD", "A", "D", "PS", "G", "AVL9", "AVL10", "AVL11"}
+	if pte {
+		names[7] = "PAT"
+	}
+	var out []string
+	for i, n := range names {
+		if e&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	if pae && e&flagNX != 0 {
+		out = append(out, "NX")
+	}
+	return strings.Join(out, " ")
+}

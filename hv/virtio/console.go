@@ -1,0 +1,181 @@
+package virtio
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Console queue indexes (spec §2.7): the Launcher creates the input queue
+// first, then the output queue.
+const (
+	ConsoleRx = 0 // receiveq: Host → Guest (keyboard)
+	ConsoleTx = 1 // transmitq: Guest → Host (screen)
+)
+
+// maxPendingInput bounds the input held for a Guest that has not posted
+// receive buffers (a tty's buffer plays this role for the Launcher).
+const maxPendingInput = 64 << 10
+
+// outChunk bounds one call of the output callback: a hostile Guest may
+// point a transmit buffer at all of guest memory.
+const outChunk = 64 << 10
+
+// Console is the virtio console (type 3): no features, no config, two
+// queues. Output is handed to the out callback; input is queued by Input
+// from any goroutine and delivered by Bus.Poll on the Host goroutine.
+type Console struct {
+	bus *Bus
+	dev *device
+	out func([]byte)
+
+	mu     sync.Mutex
+	cond   *sync.Cond // signalled when pending input drains or on Close
+	in     []byte     // input not yet delivered to the Guest
+	closed bool
+}
+
+// AddConsole adds the console to the bus. The Launcher always creates it,
+// after the command-line devices (spec §2.7). out receives every byte the
+// Guest transmits, on the Host goroutine, in order; it may keep the slice.
+func (b *Bus) AddConsole(out func([]byte)) (*Console, error) {
+	c := &Console{bus: b, out: out}
+	c.cond = sync.NewCond(&c.mu)
+	d, err := b.addDevice("console", TypeConsole, 2, nil, nil, c)
+	if err != nil {
+		return nil, err
+	}
+	c.dev = d
+	return c, nil
+}
+
+// Input queues p for the Guest, blocking while maxPendingInput bytes are
+// already waiting (back-pressure for a stdin reader). It returns the number
+// of bytes accepted, which is short only if the console was closed.
+// Goroutine-safe.
+func (c *Console) Input(p []byte) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for len(p) > 0 {
+		for len(c.in) >= maxPendingInput && !c.closed {
+			c.cond.Wait()
+		}
+		if c.closed {
+			break
+		}
+		k := min(len(p), maxPendingInput-len(c.in))
+		c.in = append(c.in, p[:k]...)
+		p, n = p[k:], n+k
+		c.bus.signalInput()
+	}
+	return n
+}
+
+// TryInput is Input without blocking (for a UI event loop): it accepts
+// what fits and returns the count. Goroutine-safe.
+func (c *Console) TryInput(p []byte) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0
+	}
+	k := min(len(p), maxPendingInput-len(c.in))
+	if k > 0 {
+		c.in = append(c.in, p[:k]...)
+		c.bus.signalInput()
+	}
+	return k
+}
+
+// Pending is the number of input bytes not yet delivered. Goroutine-safe.
+func (c *Console) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.in)
+}
+
+// Close wakes blocked Input calls and refuses further input (the Guest is
+// gone). Goroutine-safe.
+func (c *Console) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *Console) kick(qi int) error {
+	switch qi {
+	case ConsoleTx:
+		return c.transmit()
+	case ConsoleRx:
+		// New receive buffers: deliver whatever input is waiting.
+		return c.poll()
+	}
+	return fmt.Errorf("virtio: console has no queue %d", qi)
+}
+
+// transmit is the Launcher's console_output run until the ring is empty,
+// then the trigger_irq it does before sleeping.
+func (c *Console) transmit() error {
+	vq := c.dev.queues[ConsoleTx]
+	for {
+		ch, ok, err := vq.q.Pop()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if len(ch.In) != 0 {
+			return fmt.Errorf("Input buffers in console output queue?")
+		}
+		for _, s := range ch.Out {
+			b := vq.q.Bytes(s)
+			for len(b) > 0 && c.out != nil {
+				k := min(len(b), outChunk)
+				c.out(append([]byte(nil), b[:k]...))
+				b = b[k:]
+			}
+		}
+		vq.q.Push(ch.Head, 0)
+	}
+	c.bus.trigger(vq)
+	return nil
+}
+
+// poll is the Launcher's console_input: each posted buffer gets as much of
+// the pending input as fits (one readv), is marked used with that length,
+// and the queue's interrupt is raised (add_used_and_trigger).
+func (c *Console) poll() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.in) == 0 {
+		return nil
+	}
+	vq := c.dev.queues[ConsoleRx]
+	for len(c.in) > 0 {
+		ch, ok, err := vq.q.Pop()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if len(ch.Out) != 0 {
+			return fmt.Errorf("Output buffers in console in queue?")
+		}
+		// A zero-capacity buffer makes the Launcher's readv return 0, which
+		// it takes for end of input and stops the console for good; we
+		// knowingly hand the buffer back empty instead.
+		n := vq.q.WriteIn(ch, c.in)
+		c.in = c.in[:copy(c.in, c.in[n:])]
+		vq.q.Push(ch.Head, n)
+		c.bus.trigger(vq)
+	}
+	c.cond.Broadcast()
+	return nil
+}
+
+// reset keeps pending input: it sits in the tty until the Guest's driver
+// posts buffers again.
+func (c *Console) reset() {}
