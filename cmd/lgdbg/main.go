@@ -1,0 +1,304 @@
+// Command lgdbg runs lguest guests on lgdbg's own hypervisor and lets a
+// kernel developer watch the early page-table handoff.
+//
+//	lgdbg run [flags] [bzImage|vmlinux]
+//
+// With no image it boots the embedded demo guest, which walks the
+// linear_pages handoff and powers off.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/boot"
+	"github.com/lgdbg/lgdbg/tests/guests"
+)
+
+// Exit codes: scripts can tell "the guest died" from "you typed it wrong".
+const (
+	exitOK     = 0
+	exitGuest  = 1 // the guest was killed, crashed, hit an unimplemented instruction or halted forever
+	exitUsage  = 2 // bad flags or a bad image
+	exitOutput = 3 // the trace could not be written
+)
+
+// maxImageSize bounds what we read: no lguest kernel comes near it, and a
+// typo naming a disk image must not eat the machine's memory.
+const maxImageSize = 256 << 20
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: lgdbg run [flags] [bzImage|vmlinux]
+
+Runs an lguest guest kernel (32-bit x86 Linux built with CONFIG_LGUEST_GUEST)
+on lgdbg's software CPU and lguest Host. With no image, boots the embedded
+demo guest, which shows the linear_pages handoff.
+
+flags:
+  -m SIZE               guest RAM (64M default; 128M, 1G, or MiB as a number)
+  --append CMDLINE      kernel command line
+  --initrd FILE         initial ramdisk
+  --pae / --no-pae      force the paging mode (default: from the image, else non-PAE)
+  --headless            console on stdout, summary on stderr (the only mode until the TUI lands)
+  --trace FILE          write every event as JSON lines to FILE
+  --max-instructions N  stop after N guest instructions
+  --until EVENT         stop at the first EVENT: hcall:NEW_PGTABLE, linear-off,
+                        pgdir, trap:14, console:TEXT, shutdown, kill, ...
+  -q                    no run summary
+`)
+}
+
+type options struct {
+	mem       string
+	append    string
+	initrd    string
+	pae       bool
+	noPAE     bool
+	headless  bool
+	trace     string
+	maxInsns  uint64
+	until     string
+	quiet     bool
+	imagePath string
+}
+
+func parseRun(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.mem, "m", "64M", "")
+	fs.StringVar(&o.append, "append", "", "")
+	fs.StringVar(&o.initrd, "initrd", "", "")
+	fs.BoolVar(&o.pae, "pae", false, "")
+	fs.BoolVar(&o.noPAE, "no-pae", false, "")
+	fs.BoolVar(&o.headless, "headless", false, "")
+	fs.StringVar(&o.trace, "trace", "", "")
+	fs.Uint64Var(&o.maxInsns, "max-instructions", 0, "")
+	fs.StringVar(&o.until, "until", "", "")
+	fs.BoolVar(&o.quiet, "q", false, "")
+	// Flags may come before or after the image, as with QEMU.
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if o.imagePath != "" {
+			return nil, fmt.Errorf("more than one image given: %q and %q", o.imagePath, rest[0])
+		}
+		o.imagePath = rest[0]
+		args = rest[1:]
+	}
+	if o.pae && o.noPAE {
+		return nil, errors.New("--pae and --no-pae contradict each other")
+	}
+	return o, nil
+}
+
+func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if args[0] != "run" {
+		fmt.Fprintf(stderr, "lgdbg: unknown command %q (try: lgdbg run [flags] [image])\n", args[0])
+		return exitUsage
+	}
+	o, err := parseRun(args[1:], stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stderr)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
+		return exitUsage
+	}
+	cfg, closeTrace, err := machineConfig(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
+		return exitUsage
+	}
+	defer closeTrace()
+	m, err := hv.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "lgdbg: %s: %v\n", imageName(o), err)
+		return exitUsage
+	}
+	return runHeadless(m, o, stdin, stdout, stderr)
+}
+
+func imageName(o *options) string {
+	if o.imagePath == "" {
+		return "demo guest"
+	}
+	return o.imagePath
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a kernel image", path)
+	}
+	if st.Size() > maxImageSize {
+		return nil, fmt.Errorf("%s is %d MiB; no lguest kernel or initrd is larger than %d MiB", path, st.Size()>>20, maxImageSize>>20)
+	}
+	return io.ReadAll(f)
+}
+
+func machineConfig(o *options) (hv.Config, func(), error) {
+	noop := func() {}
+	var cfg hv.Config
+	ram, err := boot.ParseSize(o.mem)
+	if err != nil {
+		return cfg, noop, fmt.Errorf("-m %s: %w", o.mem, err)
+	}
+	cfg.RAM = ram
+	cfg.Cmdline = o.append
+	if o.imagePath == "" {
+		cfg.Image = guests.BootImage
+	} else if cfg.Image, err = readLimited(o.imagePath); err != nil {
+		return cfg, noop, err
+	}
+	if o.initrd != "" {
+		if cfg.Initrd, err = readLimited(o.initrd); err != nil {
+			return cfg, noop, fmt.Errorf("--initrd: %w", err)
+		}
+	}
+	switch {
+	case o.pae:
+		cfg.PAE = hv.PAEOn
+	case o.noPAE:
+		cfg.PAE = hv.PAEOff
+	}
+	if o.until != "" {
+		if cfg.Until, err = hv.ParseUntil(o.until); err != nil {
+			return cfg, noop, err
+		}
+	}
+	closeTrace := noop
+	if o.trace != "" {
+		f, err := os.Create(o.trace)
+		if err != nil {
+			return cfg, noop, fmt.Errorf("--trace: %w", err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<16)
+		cfg.Trace = bw
+		closeTrace = func() {
+			bw.Flush()
+			f.Close()
+		}
+	}
+	return cfg, closeTrace, nil
+}
+
+// runHeadless is `lgdbg run --headless`: the Guest's console on stdout, a
+// short summary on stderr, and an exit status a script can use.
+func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.Writer) int {
+	out := bufio.NewWriter(stdout)
+	counts := map[hv.EventKind]int{}
+	m.SetEventHook(func(e hv.Event) {
+		counts[e.Kind]++
+		if e.Kind == hv.EvConsole {
+			out.WriteString(e.Text)
+			if strings.Contains(e.Text, "\n") {
+				out.Flush()
+			}
+		}
+	})
+	// Console input: stdin feeds the virtio console's receive queue.
+	input := make(chan bool, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := stdin.Read(buf)
+			if n > 0 {
+				m.ConsoleInput(append([]byte(nil), buf[:n]...))
+				select {
+				case input <- true:
+				default:
+				}
+			}
+			if err != nil {
+				close(input)
+				return
+			}
+		}
+	}()
+
+	start := time.Now()
+	var s hv.Stop
+	for {
+		s = m.Run(o.maxInsns)
+		if s.Reason != hv.StopHaltedForever {
+			break
+		}
+		// The Guest waits for input that only stdin can give.
+		out.Flush()
+		if _, ok := <-input; !ok {
+			break
+		}
+	}
+	out.Flush()
+	elapsed := time.Since(start)
+	if err := m.TraceError(); err != nil {
+		fmt.Fprintf(stderr, "lgdbg: writing the trace: %v\n", err)
+		return exitOutput
+	}
+	if !o.quiet {
+		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
+		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
+			describe(s), s.ICount, elapsed.Seconds(), mips, counts[hv.EvHypercall], counts[hv.EvTrap], counts[hv.EvInterrupt])
+	}
+	switch s.Reason {
+	case hv.StopPowerOff, hv.StopUntil, hv.StopInstructionLimit:
+		return exitOK
+	}
+	return exitGuest
+}
+
+func describe(s hv.Stop) string {
+	switch s.Reason {
+	case hv.StopPowerOff:
+		return "guest powered off"
+	case hv.StopKilled:
+		return "guest killed: " + strings.TrimRight(s.Text, "\n")
+	case hv.StopCrash:
+		return "guest crashed: " + s.Text
+	case hv.StopRestart:
+		return "guest asked for a restart (" + s.Text + ")"
+	case hv.StopUnimplemented:
+		return "stopped: " + s.Text
+	case hv.StopInstructionLimit:
+		return "stopped at the instruction limit"
+	case hv.StopUntil:
+		return "stopped at " + s.Event.String()
+	case hv.StopHaltedForever:
+		return "guest halted with nothing left to wake it"
+	}
+	return s.Reason.String() + " at eip " + strconv.FormatUint(uint64(s.EIP), 16)
+}

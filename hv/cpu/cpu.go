@@ -1,0 +1,271 @@
+package cpu
+
+import (
+	"sync/atomic"
+
+	"github.com/lgdbg/lgdbg/hv/mem"
+)
+
+// regNone is the index of the always-zero pseudo register used by decoded
+// effective addresses without a base or index: c.r[regNone] is 0, so address
+// generation needs no branches.
+const regNone = 8
+
+// pending bits: something happened during an instruction that must end the
+// current decoded block before the next instruction starts.
+const (
+	pendCode  = 1 << iota // a code page was written: the block may be stale
+	pendWatch             // a watchpoint matched
+	pendStop              // RequestStop
+)
+
+// CPU is the software i386. It is not safe for concurrent use except for
+// RequestStop.
+type CPU struct {
+	r    [9]uint32 // general registers; r[8] is always 0 (regNone)
+	eip  uint32    // during execution: the address of the *next* instruction
+	cur  uint32    // address of the instruction being executed
+	lazy lazyFlags
+	// rotPrev is the producer before a pending rotate (see lfRol)
+	rotPrev lazyFlags
+	// flags holds every EFLAGS bit; the six arithmetic bits are only
+	// authoritative when lazy.op == lfNone.
+	flags uint32
+
+	seg    [6]Segment
+	sbase  [8]uint32 // segment bases, indexed like seg (6,7 unused)
+	schkR  [8]bool   // true: reads through this segment need the slow checks
+	schkW  [8]bool   // same for writes
+	cpl    int
+	halted bool
+
+	// system state owned by the Host
+	gdt        [32]uint64
+	idt        [256]Gate
+	ss1        uint16
+	esp1       uint32
+	gdtBase    uint32
+	idtBase    uint32
+	paging     bool
+	cr3        uint32
+	pae        bool
+	ts         bool
+	cr2        uint32
+	tscOffset  uint64
+	icount     uint64
+	stopAt     uint64
+	stopReq    atomic.Bool
+	pending    uint32
+	gen        uint64 // chain-link generation (see block)
+	m          *mem.Phys
+	ram        []byte
+	fpu        fpuState
+	hostSnap   snapshot // register snapshot for multi-step instructions
+	snapValid  bool
+	deliverLvl int
+
+	// software TLB: [user][entry]; separate read and write arrays so a hit
+	// is one compare (see mmu.go).
+	tlbR [2][tlbSize]tlbEntry
+	tlbW [2][tlbSize]tlbEntry
+	rt   *[tlbSize]tlbEntry
+	wt   *[tlbSize]tlbEntry
+
+	// decode cache, indexed by physical page number
+	pages   []*codePage
+	scratch block // for instructions decoded outside the cache
+
+	// debugging
+	bps       []uint32
+	watches   []watch
+	skipBP    bool
+	watchExit Exit
+
+	// the fault being raised (see raise)
+	flt     Exit
+	fltKind int
+}
+
+// snapshot is the register state an instruction with several visible side
+// effects (far transfers, interrupts, PUSHA...) saves first, so a fault in
+// the middle restores everything (faults restart, spec §5.6).
+type snapshot struct {
+	r     [9]uint32
+	eip   uint32
+	lazy  lazyFlags
+	prev  lazyFlags
+	flags uint32
+	seg   [6]Segment
+	cpl   int
+}
+
+// New makes a CPU over physical memory m: flat 32-bit ring-1 segments from
+// the standard guest GDT entries are *not* loaded (the Host does that);
+// paging is off. It installs m.OnCodeWrite for decode-cache invalidation.
+func New(m *mem.Phys) *CPU {
+	c := &CPU{m: m, ram: m.Bytes()}
+	c.pages = make([]*codePage, len(m.Code))
+	m.OnCodeWrite = c.codeWritten
+	c.flags = 0x2 | FlagIF
+	c.rt = &c.tlbR[0]
+	c.wt = &c.tlbW[0]
+	c.fpu.reset()
+	c.scratch.nolink = true
+	for i := range c.seg {
+		c.setSegCache(SReg(i), Segment{})
+	}
+	return c
+}
+
+// Reg returns a general register.
+func (c *CPU) Reg(r Reg) uint32 {
+	if r < 0 || r > EDI {
+		return 0
+	}
+	return c.r[r]
+}
+
+// SetReg sets a general register.
+func (c *CPU) SetReg(r Reg, v uint32) {
+	if r < 0 || r > EDI {
+		return
+	}
+	c.r[r] = v
+}
+
+// EIP returns the instruction pointer.
+func (c *CPU) EIP() uint32 { return c.eip }
+
+// SetEIP sets the instruction pointer.
+func (c *CPU) SetEIP(v uint32) { c.eip = v }
+
+// EFLAGS materialises the lazy arithmetic flags. Bit 1 is always set.
+func (c *CPU) EFLAGS() uint32 { return c.getFlags() }
+
+// SetEFLAGS loads EFLAGS wholesale (Host side: no privilege rules). The
+// reserved bits are forced to their fixed values.
+func (c *CPU) SetEFLAGS(v uint32) {
+	c.lazy.op = lfNone
+	c.flags = v&0x003F7FD5 | 2
+}
+
+// Seg returns a segment register with its descriptor cache.
+func (c *CPU) Seg(s SReg) Segment {
+	if s < ES || s > GS {
+		return Segment{}
+	}
+	return c.seg[s]
+}
+
+// SetSegRaw loads a descriptor cache without checks (tests, flat set-ups).
+// Loading CS sets CPL to the selector's RPL.
+func (c *CPU) SetSegRaw(s SReg, seg Segment) {
+	if s < ES || s > GS {
+		return
+	}
+	c.setSegCache(s, seg)
+	if s == CS {
+		c.setCPL(int(seg.Sel & 3))
+	}
+}
+
+// CPL is the current privilege level.
+func (c *CPU) CPL() int { return c.cpl }
+
+func (c *CPU) setCPL(cpl int) {
+	c.gen++
+	c.cpl = cpl
+	u := 0
+	if cpl == 3 {
+		u = 1
+	}
+	c.rt = &c.tlbR[u]
+	c.wt = &c.tlbW[u]
+}
+
+// SetGDTEntry sets live GDT entry i (0..31); out-of-range indices are ignored.
+func (c *CPU) SetGDTEntry(i int, desc uint64) {
+	if i >= 0 && i < len(c.gdt) {
+		c.gdt[i] = desc
+	}
+}
+
+// GDTEntry returns live GDT entry i (0 outside the table).
+func (c *CPU) GDTEntry(i int) uint64 {
+	if i >= 0 && i < len(c.gdt) {
+		return c.gdt[i]
+	}
+	return 0
+}
+
+// SetGate sets a live IDT entry.
+func (c *CPU) SetGate(vector int, g Gate) {
+	if vector >= 0 && vector < 256 {
+		c.idt[vector] = g
+	}
+}
+
+// Gate returns a live IDT entry.
+func (c *CPU) Gate(vector int) Gate {
+	if vector >= 0 && vector < 256 {
+		return c.idt[vector]
+	}
+	return Gate{}
+}
+
+// SetRing1Stack sets the TSS ss1:esp1 used by ring 3 -> 1 direct traps.
+func (c *CPU) SetRing1Stack(ss1 uint16, esp1 uint32) { c.ss1, c.esp1 = ss1, esp1 }
+
+// SetTableBases sets what SGDT/SIDT report.
+func (c *CPU) SetTableBases(gdtBase, idtBase uint32) { c.gdtBase, c.idtBase = gdtBase, idtBase }
+
+// SetPaging installs the shadow page table root. enabled=false (tests only)
+// makes linear addresses physical. The TLB is flushed.
+func (c *CPU) SetPaging(enabled bool, cr3 uint32, pae bool) {
+	c.paging, c.cr3, c.pae = enabled, cr3, pae
+	c.FlushTLB()
+}
+
+// CR3 returns the current shadow root.
+func (c *CPU) CR3() uint32 { return c.cr3 }
+
+// PAE reports whether PAE paging is on.
+func (c *CPU) PAE() bool { return c.pae }
+
+// CR2 returns the last page-fault linear address.
+func (c *CPU) CR2() uint32 { return c.cr2 }
+
+// SetTS sets CR0.TS (spec §5.9).
+func (c *CPU) SetTS(ts bool) { c.ts = ts }
+
+// TS returns CR0.TS.
+func (c *CPU) TS() bool { return c.ts }
+
+// SetTSCOffset sets the virtual TSC offset: RDTSC = ICount() + off.
+func (c *CPU) SetTSCOffset(off uint64) { c.tscOffset = off }
+
+// ICount is the number of retired instructions.
+func (c *CPU) ICount() uint64 { return c.icount }
+
+// RequestStop makes Run return ExitStop at the next instruction boundary.
+// It is safe to call from any goroutine.
+func (c *CPU) RequestStop() { c.stopReq.Store(true) }
+
+func (c *CPU) save() {
+	c.hostSnap = snapshot{r: c.r, eip: c.cur, lazy: c.lazy, prev: c.rotPrev, flags: c.flags, seg: c.seg, cpl: c.cpl}
+	c.snapValid = true
+}
+
+func (c *CPU) restore() {
+	s := &c.hostSnap
+	c.r, c.lazy, c.rotPrev, c.flags = s.r, s.lazy, s.prev, s.flags
+	for i := range c.seg {
+		if c.seg[i] != s.seg[i] {
+			c.setSegCache(SReg(i), s.seg[i])
+		}
+	}
+	if c.cpl != s.cpl {
+		c.setCPL(s.cpl)
+	}
+	c.snapValid = false
+}

@@ -1,0 +1,95 @@
+package cpu
+
+// Execution breakpoints and data watchpoints, checked by the engine (never
+// by patching guest memory). With none set they cost one length check per
+// block: pages holding a watched address are kept out of the TLB, so only
+// the slow access path ever compares addresses.
+
+type watch struct {
+	lin, n uint32
+	kind   WatchKind
+}
+
+// SetBreakpoint sets an execution breakpoint at a linear address.
+func (c *CPU) SetBreakpoint(lin uint32) {
+	for _, b := range c.bps {
+		if b == lin {
+			return
+		}
+	}
+	c.bps = append(c.bps, lin)
+}
+
+// ClearBreakpoint removes an execution breakpoint.
+func (c *CPU) ClearBreakpoint(lin uint32) {
+	for i, b := range c.bps {
+		if b == lin {
+			c.bps = append(c.bps[:i], c.bps[i+1:]...)
+			return
+		}
+	}
+}
+
+func (c *CPU) isBP(lin uint32) bool {
+	for _, b := range c.bps {
+		if b == lin {
+			return true
+		}
+	}
+	return false
+}
+
+// SetWatchpoint watches n bytes at lin for the given kind of access.
+func (c *CPU) SetWatchpoint(lin, n uint32, kind WatchKind) {
+	if n == 0 {
+		n = 1
+	}
+	for _, w := range c.watches {
+		if w.lin == lin && w.n == n && w.kind == kind {
+			return
+		}
+	}
+	c.watches = append(c.watches, watch{lin, n, kind})
+	c.FlushTLB()
+}
+
+// ClearWatchpoint removes a watchpoint set with the same arguments.
+func (c *CPU) ClearWatchpoint(lin, n uint32, kind WatchKind) {
+	if n == 0 {
+		n = 1
+	}
+	for i, w := range c.watches {
+		if w.lin == lin && w.n == n && w.kind == kind {
+			c.watches = append(c.watches[:i], c.watches[i+1:]...)
+			c.FlushTLB()
+			return
+		}
+	}
+}
+
+func (c *CPU) pageWatched(lin uint32) bool {
+	pg := lin &^ 0xFFF
+	for _, w := range c.watches {
+		first, last := w.lin&^0xFFF, (w.lin+w.n-1)&^0xFFF
+		if pg >= first && pg <= last || (last < first && (pg >= first || pg <= last)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *CPU) checkWatch(lin, n uint32, kind WatchKind) {
+	if c.pending&pendWatch != 0 {
+		return
+	}
+	for _, w := range c.watches {
+		if w.kind&kind == 0 {
+			continue
+		}
+		if lin-w.lin < w.n || w.lin-lin < n {
+			c.watchExit = Exit{Reason: ExitWatchpoint, WatchAddr: w.lin, WatchHit: lin, WatchKind: kind}
+			c.pending |= pendWatch
+			return
+		}
+	}
+}

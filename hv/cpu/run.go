@@ -1,0 +1,411 @@
+package cpu
+
+// The run loop: look up the decoded block at CS:EIP (decode cache indexed by
+// physical page), run its instructions back to back, repeat. Faults are Go
+// panics carrying no data (the fault itself is in c.flt), recovered once
+// per Run call rather than checked after every memory access; the hot path
+// therefore has no error plumbing at all.
+
+type cpuSignal struct{}
+
+// faultSignal is the only value the CPU ever panics with.
+var faultSignal = &cpuSignal{}
+
+// fault kinds recorded alongside c.flt
+const (
+	fkFault  = iota // restart: EIP = the faulting instruction
+	fkTrap          // continue: EIP after the instruction, which retires
+	fkUnimpl        // ExitUnimplemented, EIP = the instruction
+)
+
+const maxBlock = 64
+
+// block is a run of decoded instructions in one physical page, ending at a
+// control transfer, an exit-prone instruction or the page end.
+type block struct {
+	insns []insn
+	// chain links to the blocks that followed this one last time, valid
+	// while gen == c.gen (any TLB flush, decode-cache invalidation, CS or
+	// CPL change bumps c.gen)
+	l0, l1       *block
+	l0eip, l1eip uint32
+	gen          uint64
+	nolink       bool // scratch blocks are never linked
+}
+
+// codePage is the decode cache of one physical page.
+type codePage struct {
+	idx    [4096]uint16 // block index + 1 by page offset, 0 = none
+	blocks []*block
+}
+
+// raise raises a fault (the instruction restarts).
+func (c *CPU) raise(vec int, err uint32, hasErr bool) {
+	c.flt = Exit{Reason: ExitTrap, Vector: vec, ErrCode: err, HasErr: hasErr}
+	c.fltKind = fkFault
+	panic(faultSignal)
+}
+
+// raiseTrap exits for a trap-type event (int n, int3, into, hypercall):
+// EIP stays after the instruction, which retires.
+func (c *CPU) raiseTrap(vec int) {
+	c.flt = Exit{Reason: ExitTrap, Vector: vec}
+	c.fltKind = fkTrap
+	panic(faultSignal)
+}
+
+// unimpl stops with ExitUnimplemented naming the instruction.
+func (c *CPU) unimpl(in *insn) {
+	b := make([]byte, in.len)
+	if c.ReadVirt(c.sbase[CS]+c.cur, b) != nil {
+		b = nil
+	}
+	c.flt = Exit{Reason: ExitUnimplemented, InsnAddr: c.sbase[CS] + c.cur, Insn: b}
+	c.fltKind = fkUnimpl
+	panic(faultSignal)
+}
+
+// try runs f and returns the fault it raised, if any (slow paths only).
+func (c *CPU) try(f func()) (flt *Exit) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != faultSignal {
+				panic(r)
+			}
+			e := c.flt
+			flt = &e
+		}
+	}()
+	f()
+	return nil
+}
+
+// Run executes until an exit; ExitBudget after budget retired instructions.
+func (c *CPU) Run(budget uint64) Exit { return c.run(budget, false) }
+
+// Step executes exactly one instruction (or the exit it raises).
+func (c *CPU) Step() Exit { return c.run(1, true) }
+
+func (c *CPU) run(budget uint64, step bool) Exit {
+	c.stopAt = c.icount + budget
+	if c.stopAt < c.icount {
+		c.stopAt = ^uint64(0)
+	}
+	first := true
+	for {
+		ex, done := c.runLoop(step, &first)
+		if done {
+			return ex
+		}
+	}
+}
+
+func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != faultSignal {
+				panic(r)
+			}
+			ex, done = c.onFault()
+			if !done && step {
+				// Step stops at the handler's first instruction after a
+				// fault delivered through a direct gate.
+				ex, done = Exit{Reason: ExitStep}, true
+			}
+			*first = false
+		}
+	}()
+	var blk *block
+	// Breakpoints cannot change during Run (only RequestStop is
+	// goroutine-safe), so the slow one-instruction mode is decided once.
+	slow := step || len(c.bps) > 0
+	for {
+		if c.stopReq.Load() {
+			c.stopReq.Store(false)
+			return Exit{Reason: ExitStop}, true
+		}
+		if c.icount >= c.stopAt {
+			if step {
+				return Exit{Reason: ExitStep}, true
+			}
+			return Exit{Reason: ExitBudget}, true
+		}
+		if slow && len(c.bps) > 0 && !*first && c.isBP(c.sbase[CS]+c.eip) {
+			return Exit{Reason: ExitBreakpoint}, true
+		}
+		// Follow the previous block's chain link when it is still valid
+		// (same target EIP, nothing flushed since: see c.gen).
+		var nb *block
+		if blk != nil && blk.gen == c.gen {
+			if blk.l0eip == c.eip && blk.l0 != nil {
+				nb = blk.l0
+			} else if blk.l1eip == c.eip && blk.l1 != nil {
+				nb = blk.l1
+			}
+		}
+		if nb == nil {
+			nb = c.lookup()
+			if blk != nil && !blk.nolink && !nb.nolink {
+				if blk.gen != c.gen {
+					blk.l0, blk.l1, blk.gen = nil, nil, c.gen
+				}
+				if blk.l0 == nil {
+					blk.l0, blk.l0eip = nb, c.eip
+				} else {
+					blk.l1, blk.l1eip = nb, c.eip
+				}
+			}
+		}
+		blk = nb
+		ins := blk.insns
+		if left := c.stopAt - c.icount; uint64(len(ins)) > left {
+			ins = ins[:left]
+		}
+		if slow {
+			ins = ins[:1]
+		}
+		if *first {
+			*first = false
+		}
+		for i := range ins {
+			in := &ins[i]
+			c.cur = c.eip
+			c.eip += uint32(in.len)
+			// the hottest forms are handled here, saving the call
+			switch in.op {
+			case opMovRR32:
+				c.r[in.rm] = c.r[in.reg]
+			case opJccFast:
+				if c.condFast(in.reg) {
+					c.eip += in.imm
+				}
+			case opAddRI32:
+				a := c.r[in.rm]
+				r := a + in.imm
+				c.setLazy(lfAdd, 0, r, a, in.imm)
+				c.r[in.rm] = r
+			case opSubRI32:
+				a := c.r[in.rm]
+				r := a - in.imm
+				c.setLazy(lfSub, 0, r, a, in.imm)
+				if in.reg != 7 {
+					c.r[in.rm] = r
+				}
+			case opIncR32, opDecR32:
+				l := &c.lazy
+				if l.op != lfNone && l.op != lfInc && l.op != lfDec {
+					c.flags = c.flags&^FlagCF | c.cf()
+				}
+				a := c.r[in.reg]
+				if in.op == opIncR32 {
+					c.setLazy(lfInc, 0, a+1, a, 1)
+					c.r[in.reg] = a + 1
+				} else {
+					c.setLazy(lfDec, 0, a-1, a, 1)
+					c.r[in.reg] = a - 1
+				}
+			case opShrRI32:
+				a := c.r[in.rm]
+				c.setLazy(lfShr, 0, a>>in.imm, a, in.imm)
+				c.r[in.rm] = a >> in.imm
+			case opXorRR32:
+				r := c.r[in.rm] ^ c.r[in.reg]
+				c.setLazy(lfLogic, 0, r, 0, 0)
+				c.r[in.rm] = r
+			case opTestRR32:
+				c.setLazy(lfLogic, 0, c.r[in.rm]&c.r[in.reg], 0, 0)
+			case opMovLoad32:
+				c.r[in.reg] = c.read32(c.linR(in.seg, c.ea(in), 4))
+			case opMovStore32:
+				c.write32(c.linW(in.seg, c.ea(in), 4), c.r[in.reg])
+			default:
+				c.exec(in)
+			}
+			c.icount++
+			if c.pending != 0 {
+				break
+			}
+		}
+		if c.pending != 0 {
+			p := c.pending
+			c.pending = 0
+			blk = nil
+			if p&pendWatch != 0 {
+				return c.watchExit, true
+			}
+		}
+	}
+}
+
+// onFault finishes a raised fault: roll back, then either exit to the Host
+// or deliver through a direct gate and keep running.
+func (c *CPU) onFault() (Exit, bool) {
+	c.pending &^= pendWatch
+	if c.snapValid {
+		c.restore()
+	}
+	f := c.flt
+	switch c.fltKind {
+	case fkTrap:
+		c.icount++
+		return f, true
+	case fkUnimpl:
+		c.eip = c.cur
+		return f, true
+	}
+	c.eip = c.cur
+	for depth := 0; ; depth++ {
+		if f.Vector < 0 || f.Vector > 255 || !c.idt[f.Vector].Direct {
+			return f, true
+		}
+		if depth >= 2 {
+			// A fault while delivering a fault while delivering: the
+			// double fault always belongs to the Host (spec §5.6).
+			return Exit{Reason: ExitTrap, Vector: VecDF, HasErr: true}, true
+		}
+		v, e, he := f.Vector, f.ErrCode, f.HasErr
+		nf := c.try(func() { c.deliverDirect(v, e, he) })
+		if nf == nil {
+			return Exit{}, false
+		}
+		if c.snapValid {
+			c.restore()
+		}
+		c.eip = c.cur
+		f = *nf
+		if c.fltKind != fkFault {
+			return f, true
+		}
+	}
+}
+
+// lookup returns the decoded block at CS:EIP, decoding it on a miss.
+func (c *CPU) lookup() *block {
+	c.cur = c.eip
+	if c.schkR[CS] || c.seg[CS].Access&accDB == 0 {
+		return c.slowFetch()
+	}
+	lin := c.sbase[CS] + c.eip
+	e := &c.rt[lin>>12&tlbMask]
+	var pa uint32
+	if e.tag == lin>>12+1 {
+		pa = e.pa | lin&0xFFF
+	} else {
+		pa = c.xlate(lin, false)
+	}
+	if pg := c.pages[pa>>12]; pg != nil {
+		if bi := pg.idx[pa&0xFFF]; bi != 0 {
+			return pg.blocks[bi-1]
+		}
+	}
+	return c.buildBlock(lin, pa)
+}
+
+func (c *CPU) buildBlock(lin, pa uint32) *block {
+	pfn := pa >> 12
+	if c.m.Code[pfn] == 0 {
+		c.m.Code[pfn] = 1
+		c.dropWritePA(pfn << 12)
+	}
+	pg := c.pages[pfn]
+	if pg == nil {
+		pg = &codePage{}
+		c.pages[pfn] = pg
+	}
+	if len(pg.blocks) >= 0xFFFE {
+		// pathological: more blocks than a page has bytes; start over
+		*pg = codePage{}
+	}
+	end := pfn<<12 + 0x1000
+	blk := &block{}
+	p := pa
+	for len(blk.insns) < maxBlock {
+		var in insn
+		if decode(c.ram[p:end], &in) == decMore {
+			break
+		}
+		blk.insns = append(blk.insns, in)
+		p += uint32(in.len)
+		if in.term || p >= end {
+			break
+		}
+	}
+	if len(blk.insns) == 0 {
+		// The first instruction straddles the page end: not cached.
+		return c.decodeStraddle(lin, pa)
+	}
+	pg.blocks = append(pg.blocks, blk)
+	pg.idx[pa&0xFFF] = uint16(len(pg.blocks))
+	return blk
+}
+
+// decodeStraddle decodes one instruction that continues on the next linear
+// page; the second page is translated (and may fault, CR2 = its address).
+func (c *CPU) decodeStraddle(lin, pa uint32) *block {
+	var buf [15]byte
+	n := copy(buf[:], c.ram[pa:pa|0xFFF+1])
+	lin2 := lin&^0xFFF + 0x1000
+	var in insn
+	if decode(buf[:n], &in) == decMore {
+		pa2 := c.xlate(lin2, false)
+		n += copy(buf[n:], c.ram[pa2:pa2|0xFFF+1])
+		if decode(buf[:n], &in) == decMore {
+			c.raise(VecGP, 0, true)
+		}
+	}
+	c.scratch.insns = append(c.scratch.insns[:0], in)
+	return &c.scratch
+}
+
+// slowFetch decodes one instruction through a non-flat or 16-bit CS, with
+// the CS limit check; it is not cached.
+func (c *CPU) slowFetch() *block {
+	if c.seg[CS].Access&accDB == 0 {
+		c.flt = Exit{Reason: ExitUnimplemented, InsnAddr: c.sbase[CS] + c.eip}
+		c.fltKind = fkUnimpl
+		panic(faultSignal)
+	}
+	var buf [15]byte
+	n := 0
+	for ; n < 15; n++ {
+		off := c.eip + uint32(n)
+		if off > c.seg[CS].Limit || off < c.eip {
+			break
+		}
+		lin := c.sbase[CS] + off
+		if n > 0 && lin&0xFFF == 0 {
+			var in insn
+			if decode(buf[:n], &in) == decOK {
+				break
+			}
+		}
+		buf[n] = c.ram[c.xlate(lin, false)]
+	}
+	var in insn
+	if decode(buf[:n], &in) == decMore {
+		c.raise(VecGP, 0, true) // runs past the CS limit
+	}
+	c.scratch.insns = append(c.scratch.insns[:0], in)
+	return &c.scratch
+}
+
+// codeWritten is mem.Phys.OnCodeWrite: drop the page's decoded blocks. The
+// running block is abandoned after the current instruction (pendCode).
+func (c *CPU) codeWritten(pfn uint32) {
+	c.gen++
+	if int(pfn) < len(c.pages) {
+		c.pages[pfn] = nil
+	}
+	c.m.Code[pfn] = 0
+	c.pending |= pendCode
+}
+
+// FlushDecodeCache drops every decoded instruction.
+func (c *CPU) FlushDecodeCache() {
+	c.gen++
+	for i := range c.pages {
+		c.pages[i] = nil
+	}
+	clear(c.m.Code)
+	c.pending |= pendCode
+}

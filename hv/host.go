@@ -1,0 +1,195 @@
+// Package hv is lgdbg's Host: the lguest hypervisor and Launcher rebuilt
+// around a software CPU.
+//
+// The original lguest is three parts — a Launcher in user space, a Host
+// kernel module and a page of Switcher assembly (spec §1). Here the first
+// two collapse into this package and the third into the CPU returning an
+// Exit. The journey through the code follows the Host's: a Guest exits
+// (traps.go), the Host handles hypercalls (hypercalls.go), reflects traps and
+// injects interrupts (traps.go), keeps the Guest's GDT and IDT honest
+// (segments.go), keeps the Switcher's pages current (switcher.go), and
+// hv/pgtable keeps the shadow page tables. Every step appends a typed event
+// (events.go); Machine (machine.go) is the one façade the UI, the gdb stub
+// and the headless CLI drive.
+package hv
+
+import (
+	"fmt"
+
+	"github.com/lgdbg/lgdbg/hv/cpu"
+	"github.com/lgdbg/lgdbg/hv/mem"
+	"github.com/lgdbg/lgdbg/hv/pgtable"
+	"github.com/lgdbg/lgdbg/hv/virtio"
+)
+
+// Virtual time (DESIGN.md "Determinism"): one retired instruction is one
+// nanosecond, and the TSC ticks once per nanosecond, so the Guest sees a
+// 1 GHz constant-rate TSC and tsc_khz = 1000000. HALT skips virtual time
+// forward to the next clock event.
+const (
+	TSCkHz = 1000000
+	// bootEpochNS is the wall-clock time the Guest boots at: fixed, so
+	// runs are reproducible (2026-01-01T00:00:00Z).
+	bootEpochNS = 1767225600 * 1e9
+	// runSlice bounds one CPU run so the loop notices timers, pauses and
+	// console input promptly.
+	runSlice = 1 << 20
+)
+
+// Host is one lguest Guest and everything the Host keeps about it: the
+// union of lguest's struct lguest and struct lg_cpu for our single vCPU.
+type Host struct {
+	mem *mem.Phys
+	cpu *cpu.CPU
+	pt  *pgtable.Tables
+	bus *virtio.Bus
+	con *virtio.Console
+
+	ram          uint32
+	pae          bool
+	switcherAddr uint32
+	// [0] text, [1] regs page, [2] read-only state (spec §9.1).
+	switcherPages [3]uint32
+	switcherDirty bool
+
+	events *eventLog
+
+	// lguest_data and what we cached from it at INIT (spec §3.3.2).
+	haveLguestData bool
+	lguestData     uint32
+	noirqStart     uint32
+	noirqEnd       uint32
+	kernelAddress  uint32
+
+	// Hypercalls (spec §3).
+	hcall         hcallArgs
+	hcallPending  bool
+	nextHcall     int
+	pendingNotify uint32
+
+	// Interrupts and time (spec §5.5, §8).
+	irqsPending   uint32
+	halted        bool
+	timerArmed    bool
+	timerDeadline uint64 // virtual ns
+	skew          uint64 // ns skipped while halted
+	lastPagefault uint32
+	ts            uint32
+
+	// SET_STACK (spec §3.3.7).
+	ss1        uint16
+	esp1       uint32
+	stackPages uint32
+
+	// The Guest's GDT and IDT as it gave them to us (spec §5.6, §6).
+	gdt        [gdtEntries]uint64
+	idt        [256]uint64
+	gdtChanged bool
+	tlsChanged bool
+	idtChanged bool
+
+	// Death (spec §0 kill_guest): only the first reason is kept.
+	dead        bool
+	deathReason string
+	powerOff    bool
+	restart     bool
+	shutdownMsg string
+	unimpl      *cpu.Exit
+
+	until    func(Event) bool
+	untilHit *Event
+}
+
+func (h *Host) now() uint64 { return h.cpu.ICount() + h.skew }
+
+func (h *Host) wallclockNS() uint64 { return bootEpochNS + h.now() }
+
+// kill is kill_guest: the Guest will never run again, for the first reason
+// given. The caller carries on to the end of its operation, as in lguest.
+func (h *Host) kill(reason string) {
+	if h.dead {
+		return
+	}
+	h.dead = true
+	h.deathReason = reason
+	h.emit(Event{Kind: EvKill, Text: reason, EIP: h.cpu.EIP()})
+}
+
+func (h *Host) emit(e Event) {
+	e.ICount = h.cpu.ICount()
+	h.events.add(e)
+	if h.until != nil && h.untilHit == nil && h.until(e) {
+		hit := e
+		h.untilHit = &hit
+	}
+}
+
+// console sends Guest text to the console stream.
+func (h *Host) console(text []byte) {
+	if len(text) > 0 {
+		h.emit(Event{Kind: EvConsole, Text: string(text)})
+	}
+}
+
+// mmu adapts the CPU to what the shadow page-table code needs of it.
+type mmu struct {
+	c   *cpu.CPU
+	pae bool
+}
+
+func (m mmu) SetRoot(cr3 uint32)        { m.c.SetPaging(true, cr3, m.pae) }
+func (m mmu) FlushTLB()                 { m.c.FlushTLB() }
+func (m mmu) FlushTLBPage(vaddr uint32) { m.c.FlushTLBPage(vaddr) }
+
+func (h *Host) onShadowChange(c pgtable.Change) {
+	h.emit(Event{Kind: EvShadow, Slot: c.Slot, Level: c.Level, Index: c.Index, VAddr: c.VAddr, Old: c.Old, New: c.New, Why: c.Why})
+}
+
+// initVCPU sets the state LHREQ_INITIALIZE leaves the vCPU in (spec §2.5).
+func (h *Host) initVCPU(entry uint32) error {
+	h.gdt[gdtKernelCS] = guestKernelCSDesc
+	h.gdt[gdtKernelDS] = guestKernelDSDesc
+	for i := 0; i < gdtEntries; i++ {
+		h.cpu.SetGDTEntry(i, h.liveGDTEntry(i))
+	}
+	h.idtChanged = true
+	h.syncIDT()
+	c := h.cpu
+	for _, l := range []struct {
+		s   cpu.SReg
+		sel uint16
+	}{{cpu.CS, kernelCS | guestPL}, {cpu.SS, kernelDS | guestPL}, {cpu.DS, kernelDS | guestPL}, {cpu.ES, kernelDS | guestPL}, {cpu.FS, 0}, {cpu.GS, 0}} {
+		if v, e, ok := c.LoadSeg(l.s, l.sel); !ok {
+			return fmt.Errorf("initial segment %d selector %#x does not load: vector %d error %#x", l.s, l.sel, v, e)
+		}
+	}
+	for r := cpu.EAX; r <= cpu.EDI; r++ {
+		c.SetReg(r, 0)
+	}
+	c.SetEIP(entry)
+	c.SetEFLAGS(0x202)
+	return nil
+}
+
+// step runs one iteration of lguest's run_guest loop (spec §5.1) around one
+// CPU run, and reports whether the caller should stop and why.
+func (h *Host) serviceNotify() {
+	addr := h.pendingNotify
+	h.pendingNotify = 0
+	r := h.bus.Notify(addr)
+	if len(r.Text) > 0 {
+		h.console(r.Text)
+	}
+	if r.Fatal != "" {
+		// The Launcher would exit with this message; we kill the
+		// Guest instead and stay up, with every log intact.
+		h.kill(r.Fatal)
+	}
+}
+
+func (h *Host) checkTimer() {
+	if h.timerArmed && h.now() >= h.timerDeadline {
+		h.timerArmed = false
+		h.setInterrupt(0)
+	}
+}

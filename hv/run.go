@@ -1,0 +1,211 @@
+package hv
+
+import (
+	"fmt"
+
+	"github.com/lgdbg/lgdbg/hv/cpu"
+)
+
+// StopReason says why the Host loop handed control back to its driver.
+type StopReason int
+
+const (
+	StopPaused           StopReason = iota // Pause was requested
+	StopStep                               // a single step completed
+	StopBreakpoint                         // an execution breakpoint was reached
+	StopWatchpoint                         // a watchpoint fired
+	StopKilled                             // kill_guest: the Guest is dead
+	StopPowerOff                           // the Guest powered off (SHUTDOWN "Power down")
+	StopCrash                              // the Guest crashed (SHUTDOWN with another message: a panic)
+	StopRestart                            // the Guest asked for a reboot
+	StopUnimplemented                      // the CPU met an instruction it does not implement
+	StopInstructionLimit                   // --max-instructions reached
+	StopUntil                              // the --until event happened
+	StopHaltedForever                      // halted with no timer armed and nothing pending
+)
+
+var stopNames = [...]string{"paused", "step", "breakpoint", "watchpoint", "killed", "power-off", "crash", "restart", "unimplemented", "instruction-limit", "until", "halted"}
+
+func (r StopReason) String() string {
+	if int(r) < len(stopNames) {
+		return stopNames[r]
+	}
+	return fmt.Sprintf("stop(%d)", int(r))
+}
+
+// Terminal reports whether the Guest can never run again after this stop.
+func (r StopReason) Terminal() bool {
+	switch r {
+	case StopKilled, StopPowerOff, StopCrash, StopRestart, StopUnimplemented:
+		return true
+	}
+	return false
+}
+
+// Stop describes where and why the Host loop stopped.
+type Stop struct {
+	Reason StopReason
+	ICount uint64
+	EIP    uint32
+	Text   string   // kill reason, shutdown message, unimplemented detail
+	Exit   cpu.Exit // the CPU exit behind breakpoint/watchpoint/unimplemented stops
+	Event  *Event   // the --until event
+}
+
+func (s Stop) String() string {
+	switch s.Reason {
+	case StopKilled, StopPowerOff, StopCrash, StopRestart, StopUnimplemented:
+		return fmt.Sprintf("%s: %s (icount %d)", s.Reason, s.Text, s.ICount)
+	case StopUntil:
+		return fmt.Sprintf("until %s at icount %d", s.Event, s.ICount)
+	}
+	return fmt.Sprintf("%s at eip %#x (icount %d)", s.Reason, s.EIP, s.ICount)
+}
+
+// runOpts bounds one call of the Host loop.
+type runOpts struct {
+	step  bool   // stop after one Guest instruction (or the trap it raised)
+	limit uint64 // absolute instruction count to stop at; 0 = none
+}
+
+func (h *Host) stopHere(r StopReason, text string) Stop {
+	return Stop{Reason: r, ICount: h.cpu.ICount(), EIP: h.cpu.EIP(), Text: text}
+}
+
+func (h *Host) deathStop() Stop {
+	switch {
+	case h.unimpl != nil:
+		s := h.stopHere(StopUnimplemented, h.deathReason)
+		s.Exit = *h.unimpl
+		return s
+	case h.restart:
+		return h.stopHere(StopRestart, h.deathReason)
+	case h.powerOff && h.shutdownMsg == "Power down":
+		return h.stopHere(StopPowerOff, h.deathReason)
+	case h.powerOff:
+		return h.stopHere(StopCrash, h.deathReason)
+	}
+	return h.stopHere(StopKilled, h.deathReason)
+}
+
+// H:600 run is lguest's run_guest (spec §5.1): hypercalls first, then
+// notifications, then interrupts, then the Guest runs until it traps, and
+// the trap is handled completely before we go round again.
+func (h *Host) run(o runOpts) Stop {
+	stepped := false
+	for {
+		if h.dead {
+			return h.deathStop()
+		}
+		// 1. A hypercall the last exit asked for.
+		if h.hcallPending {
+			h.doHypercalls()
+		}
+		// 2. A NOTIFY goes to the Launcher's handler: the lguest bus.
+		if h.pendingNotify != 0 {
+			h.serviceNotify()
+		}
+		if h.dead {
+			continue
+		}
+		// Device work that arrived from outside (console input). A
+		// malformed ring found here kills the Guest, as the Launcher's
+		// service thread would abort.
+		if err := h.bus.Poll(); err != nil {
+			h.kill(err.Error())
+			continue
+		}
+		// 4. Interrupts: the timer first becomes pending if its time
+		// has come, then the lowest unblocked IRQ is offered.
+		h.checkTimer()
+		if irq := h.interruptPending(); irq < 32 {
+			h.tryDeliverInterrupt(irq)
+		}
+		if h.dead {
+			continue
+		}
+		if h.untilHit != nil {
+			s := h.stopHere(StopUntil, "")
+			s.Event = h.untilHit
+			h.untilHit = nil
+			return s
+		}
+		if stepped {
+			return h.stopHere(StopStep, "")
+		}
+		// 6. A halted Guest sleeps until an interrupt it has not
+		// blocked is pending. Our clock is virtual, so sleeping means
+		// jumping to the timer's deadline.
+		if h.halted {
+			if h.interruptPending() < 32 {
+				continue
+			}
+			if h.timerArmed {
+				if d := h.timerDeadline; d > h.now() {
+					skipped := d - h.now()
+					h.skew += skipped
+					h.cpu.SetTSCOffset(h.skew)
+					h.emit(Event{Kind: EvHalt, Text: fmt.Sprintf("slept %d ns", skipped)})
+				}
+				continue
+			}
+			return h.stopHere(StopHaltedForever, "halted with no clock event armed")
+		}
+		// The Switcher reloads the GDT, IDT and segment registers on
+		// entry; changes the Guest made take effect now.
+		h.syncGDT()
+		h.syncIDT()
+		if h.dead {
+			continue
+		}
+		if o.limit != 0 && h.cpu.ICount() >= o.limit {
+			return h.stopHere(StopInstructionLimit, "")
+		}
+
+		// 7. Run the Guest until it traps or its time slice ends.
+		var x cpu.Exit
+		if o.step {
+			x = h.cpu.Step()
+		} else {
+			budget := uint64(runSlice)
+			if h.timerArmed {
+				budget = min(budget, max(h.timerDeadline-min(h.timerDeadline, h.now()), 1))
+			}
+			if o.limit != 0 {
+				budget = min(budget, o.limit-h.cpu.ICount())
+			}
+			x = h.cpu.Run(budget)
+		}
+
+		// 8. Handle the exit.
+		switch x.Reason {
+		case cpu.ExitTrap:
+			h.syncSwitcherRegs(x.Vector, x.ErrCode)
+			outcome := h.handleTrap(x)
+			// A step that ended in a trap is done once the trap was
+			// handled, unless it was a fault demand_page fixed or the
+			// Host silently resumed: then the instruction has not run.
+			if o.step && outcome != "demand_page" && outcome != "resumed" {
+				stepped = true
+			}
+		case cpu.ExitBudget:
+		case cpu.ExitStep:
+			stepped = true
+		case cpu.ExitStop:
+			return h.stopHere(StopPaused, "")
+		case cpu.ExitBreakpoint:
+			s := h.stopHere(StopBreakpoint, "")
+			s.Exit = x
+			return s
+		case cpu.ExitWatchpoint:
+			s := h.stopHere(StopWatchpoint, "")
+			s.Exit = x
+			return s
+		case cpu.ExitUnimplemented:
+			reason := fmt.Sprintf("unimplemented instruction at %#x: % x", x.InsnAddr, x.Insn)
+			h.emit(Event{Kind: EvUnimplemented, EIP: x.InsnAddr, Text: reason})
+			h.kill(reason)
+			h.unimpl = &x
+		}
+	}
+}
