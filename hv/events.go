@@ -37,7 +37,7 @@ type Event struct {
 	// Hypercall: Nr, Name, Args (ebx ecx edx esi), Async, Detail.
 	// Trap: Nr = vector, Name, EIP, ErrCode, CR2, Outcome.
 	// Interrupt: Nr = irq, EIP.
-	Nr      int      `json:"nr,omitempty"`
+	Nr      int      `json:"nr"`
 	Name    string   `json:"name,omitempty"`
 	Args    []uint32 `json:"args,omitempty"`
 	Async   bool     `json:"async,omitempty"`
