@@ -162,7 +162,7 @@ type Gate struct {
 }
 
 // CPUID model reported by the CPU. It claims only what the CPU implements
-// (spec §10.3: the Guest masks it further): FPU, TSC, CX8, CMOV, MMX (state
-// only), FXSR, SSE, SSE2 (state and the fences/prefetch hints), PAE.
-// Family 6 model 15 stepping 1, vendor "lgdbgLGDBGcpu" padded, no
-// hypervisor leaf. See cpuid.go for the exact leaves.
+// (spec §10.3: the Guest masks it further): FPU, TSC, PAE, CX8, CMOV, MMX
+// (state only), FXSR, SSE, SSE2 (state and the fences/prefetch hints).
+// Family 6 model 15 stepping 1, vendor "lgdbgVirtCPU", no hypervisor leaf,
+// brand string "lgdbg virtual i386". See cpuid.go for the exact leaves.

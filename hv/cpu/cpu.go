@@ -14,18 +14,22 @@ const regNone = 8
 // pending bits: something happened during an instruction that must end the
 // current decoded block before the next instruction starts.
 const (
-	pendCode  = 1 << iota // a code page was written: the block may be stale
-	pendWatch             // a watchpoint matched
-	pendStop              // RequestStop
+	pendCode    = 1 << iota // a code page was written: the block may be stale
+	pendWatch               // a watchpoint matched
+	pendStop                // RequestStop
+	pendRestart             // the instruction stopped early and will restart (REP)
 )
 
 // CPU is the software i386. It is not safe for concurrent use except for
 // RequestStop.
 type CPU struct {
-	r    [9]uint32 // general registers; r[8] is always 0 (regNone)
-	eip  uint32    // during execution: the address of the *next* instruction
-	cur  uint32    // address of the instruction being executed
-	lazy lazyFlags
+	r   [9]uint32 // general registers; r[8] is always 0 (regNone)
+	eip uint32    // during execution: the address of the *next* instruction
+	cur uint32    // address of the faulting instruction (set by locate)
+	// the block slice being executed and its first address (see locate)
+	blkIns []insn
+	blkEIP uint32
+	lazy   lazyFlags
 	// rotPrev is the producer before a pending rotate (see lfRol)
 	rotPrev lazyFlags
 	// flags holds every EFLAGS bit; the six arithmetic bits are only
@@ -91,7 +95,6 @@ type CPU struct {
 // the middle restores everything (faults restart, spec §5.6).
 type snapshot struct {
 	r     [9]uint32
-	eip   uint32
 	lazy  lazyFlags
 	prev  lazyFlags
 	flags uint32
@@ -252,7 +255,7 @@ func (c *CPU) ICount() uint64 { return c.icount }
 func (c *CPU) RequestStop() { c.stopReq.Store(true) }
 
 func (c *CPU) save() {
-	c.hostSnap = snapshot{r: c.r, eip: c.cur, lazy: c.lazy, prev: c.rotPrev, flags: c.flags, seg: c.seg, cpl: c.cpl}
+	c.hostSnap = snapshot{r: c.r, lazy: c.lazy, prev: c.rotPrev, flags: c.flags, seg: c.seg, cpl: c.cpl}
 	c.snapValid = true
 }
 

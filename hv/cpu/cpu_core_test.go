@@ -353,3 +353,123 @@ func TestFPUState(t *testing.T) {
 		t.Fatalf("unimplemented exit %+v", ex)
 	}
 }
+
+// newPAEEnv builds PAE shadow tables: PDPT -> 8 page directories' worth of
+// 2 MiB ranges for the first 16 MiB, 4 KiB pages except one 2 MiB large
+// page at 8 MiB mapped read-only for user.
+func newPAEEnv(t *testing.T) *env {
+	e := newEnv(t)
+	m := e.m
+	pdpt, _ := m.AllocPage()
+	pd, _ := m.AllocPage()
+	m.Write64(pdpt, uint64(pd)|1)
+	for i := uint32(0); i < 8; i++ { // 8 x 2 MiB = 16 MiB
+		if i == 4 {
+			m.Write64(pd+8*i, uint64(i<<21)|ptePS|pteU|pteP) // read-only large page
+			continue
+		}
+		pt, _ := m.AllocPage()
+		m.Write64(pd+8*i, uint64(pt)|7)
+		for j := uint32(0); j < 512; j++ {
+			m.Write64(pt+8*j, uint64(i<<21|j<<12)|7)
+		}
+	}
+	e.c.SetPaging(true, pdpt, true)
+	return e
+}
+
+func TestPAEPaging(t *testing.T) {
+	e := newPAEEnv(t)
+	e.wantTrap(e.runAsm("movl $0x1234,0x300000; mov 0x300000,%eax; mov 0x800010,%ebx\n"+hlt, 100), 0x1f)
+	if e.c.Reg(EAX) != 0x1234 {
+		t.Fatalf("eax %#x", e.c.Reg(EAX))
+	}
+	if pa, ok := e.c.Translate(0x812345, false); !ok || pa != 0x812345 {
+		t.Fatalf("large page translate %#x %v", pa, ok)
+	}
+	// supervisor write to the read-only large page: #PF P|W
+	e = newPAEEnv(t)
+	ex := e.runAsm("movl $1,0x800010", 10)
+	e.wantTrap(ex, VecPF)
+	if ex.ErrCode != 3 || ex.CR2 != 0x800010 {
+		t.Fatalf("exit %+v", ex)
+	}
+	// beyond the PDPT entry: not present
+	e = newPAEEnv(t)
+	ex = e.runAsm("mov 0x40000000,%eax", 10)
+	e.wantTrap(ex, VecPF)
+	if ex.ErrCode != 0 || ex.CR2 != 0x40000000 {
+		t.Fatalf("exit %+v", ex)
+	}
+}
+
+func TestTLBFlushSemantics(t *testing.T) {
+	e := newEnv(t)
+	e.load(0x20000, []byte{1, 0, 0, 0})
+	e.load(0x21000, []byte{2, 0, 0, 0})
+	code := asm(t, 0x10000, "mov 0x400000,%eax\n"+hlt)
+	e.load(0x10000, code)
+	e.setPTE(0x400000, 0x20000|7)
+	run := func() uint32 {
+		e.c.SetEIP(0x10000)
+		e.wantTrap(e.c.Run(10), 0x1f)
+		return e.c.Reg(EAX)
+	}
+	if run() != 1 {
+		t.Fatal("first mapping")
+	}
+	// change the shadow PTE without a flush: the stale translation is
+	// still used (the TLB is a cache, spec §7.14)
+	e.m.Write32(e.pte(0x400000), 0x21000|7)
+	if run() != 1 {
+		t.Fatal("TLB must keep the old translation until flushed")
+	}
+	e.c.FlushTLBPage(0x400000)
+	if run() != 2 {
+		t.Fatal("FlushTLBPage must drop it")
+	}
+	e.m.Write32(e.pte(0x400000), 0x20000|7|pteG)
+	e.c.FlushTLB()
+	run()
+	e.m.Write32(e.pte(0x400000), 0x21000|7)
+	e.c.FlushTLBNonGlobal()
+	if run() != 1 {
+		t.Fatal("global entries survive FlushTLBNonGlobal")
+	}
+}
+
+func TestIretFlagsRules(t *testing.T) {
+	e := newEnv(t)
+	// iret at CPL 1 to CPL 1 with an image that clears IF and sets IOPL 3:
+	// neither may change (CPL 1 > IOPL 0)
+	src := `
+	pushl $0x3002      # eflags: IOPL 3, IF 0
+	pushl $0x61
+	pushl $1f
+	iret
+1:	pushf
+	pop %eax
+	` + hlt
+	e.wantTrap(e.runAsm(src, 100), 0x1f)
+	if f := e.c.Reg(EAX); f&FlagIF == 0 || f&FlagIOPL != 0 {
+		t.Fatalf("flags after iret %#x: IF and IOPL must be kept", f)
+	}
+}
+
+func TestWriteVirtInvalidatesCode(t *testing.T) {
+	e := newEnv(t)
+	e.load(0x10000, asm(t, 0x10000, "mov $1,%eax\n"+hlt))
+	e.c.SetEIP(0x10000)
+	e.wantTrap(e.c.Run(10), 0x1f)
+	if err := e.c.WriteVirt(0x10001, []byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	e.c.SetEIP(0x10000)
+	e.wantTrap(e.c.Run(10), 0x1f)
+	if e.c.Reg(EAX) != 7 {
+		t.Fatalf("eax %d: a Host write to code must drop the decoded block", e.c.Reg(EAX))
+	}
+	if err := e.c.WriteVirt(0x4000000, []byte{1}); err == nil {
+		t.Fatal("unmapped WriteVirt must fail")
+	}
+}

@@ -51,6 +51,10 @@ const (
 	opAndRI32
 	opXorRR32
 	opXorRI32
+	opOrRR32
+	opAndRR32
+	opRolRI32
+	opRorRI32
 	opAddRR32
 	opSubRR32
 	opTestRR32
@@ -409,8 +413,12 @@ func specialise(in *insn) {
 		in.op = opMovLoad32
 	case op == 0x89 && in.mem:
 		in.op = opMovStore32
-	case op < 0x40 && op&7 == 1 && !in.mem && (op>>3 == 0 || op>>3 == 5 || op>>3 == 6):
-		in.op = [8]uint16{0: opAddRR32, 5: opSubRR32, 6: opXorRR32}[op>>3]
+	case op < 0x40 && (op&7 == 1 || op&7 == 3) && !in.mem && op>>3 != 2 && op>>3 != 3:
+		// ADD OR AND SUB XOR CMP between registers: rm is the destination
+		if op&7 == 3 {
+			in.rm, in.reg = in.reg, in.rm
+		}
+		in.op = [8]uint16{0: opAddRR32, 1: opOrRR32, 4: opAndRR32, 5: opSubRR32, 6: opXorRR32, 7: opCmpRR32}[op>>3]
 	case op < 0x40 && op&7 == 1 && !in.mem:
 		in.op = opAluRR32
 		in.reg = uint8(op>>3)<<3 | in.reg
@@ -435,6 +443,14 @@ func specialise(in *insn) {
 		}
 	case op == 0x85 && !in.mem:
 		in.op = opTestRR32
+	case (op == 0xC1 || op == 0xD1) && !in.mem && in.reg < 2:
+		if op == 0xD1 {
+			in.imm = 1
+		}
+		in.imm &= 31
+		if in.imm != 0 {
+			in.op = opRolRI32 + uint16(in.reg)
+		}
 	case (op == 0xC1 || op == 0xD1) && !in.mem && in.reg >= 4:
 		if op == 0xD1 {
 			in.imm = 1

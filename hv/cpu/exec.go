@@ -2,8 +2,9 @@ package cpu
 
 import "math/bits"
 
-// exec runs one decoded instruction. On entry c.cur is its address and c.eip
-// already points after it; a fault restores c.eip = c.cur (faults restart).
+// exec runs one decoded instruction. On entry c.eip already points after it;
+// a fault restores EIP to the instruction (faults restart, see locate), so a
+// handler must not change c.eip before its last possible fault.
 func (c *CPU) exec(in *insn) {
 	switch in.op {
 	// ---- specialised fast forms (see specialise) ----
@@ -64,6 +65,14 @@ func (c *CPU) exec(in *insn) {
 		r := c.r[in.rm] ^ in.imm
 		c.setLazy(lfLogic, 0, r, 0, 0)
 		c.r[in.rm] = r
+	case opRolRI32:
+		r := bits.RotateLeft32(c.r[in.rm], int(in.imm))
+		c.setRot(lfRol, 0, r)
+		c.r[in.rm] = r
+	case opRorRI32:
+		r := bits.RotateLeft32(c.r[in.rm], -int(in.imm))
+		c.setRot(lfRor, 0, r)
+		c.r[in.rm] = r
 	case opAndRI32:
 		r := c.r[in.rm] & in.imm
 		c.setLazy(lfLogic, 0, r, 0, 0)
@@ -76,6 +85,14 @@ func (c *CPU) exec(in *insn) {
 		a, b := c.r[in.rm], c.r[in.reg]
 		c.setLazy(lfSub, 0, a-b, a, b)
 		c.r[in.rm] = a - b
+	case opOrRR32:
+		r := c.r[in.rm] | c.r[in.reg]
+		c.setLazy(lfLogic, 0, r, 0, 0)
+		c.r[in.rm] = r
+	case opAndRR32:
+		r := c.r[in.rm] & c.r[in.reg]
+		c.setLazy(lfLogic, 0, r, 0, 0)
+		c.r[in.rm] = r
 	case opXorRR32:
 		r := c.r[in.rm] ^ c.r[in.reg]
 		c.setLazy(lfLogic, 0, r, 0, 0)
@@ -105,7 +122,7 @@ func (c *CPU) exec(in *insn) {
 		c.r[in.reg] = v
 	case opJccFast:
 		if c.condFast(in.reg) {
-			c.eip += in.imm
+			c.jumpTo(c.eip + in.imm)
 		}
 
 	// ---- ALU 00..3F ----
@@ -298,12 +315,15 @@ func (c *CPU) exec(in *insn) {
 		c.shiftGroup(in)
 	case 0xC2, 0xC3:
 		v := c.peek(0, in.size)
+		if in.size == 2 {
+			v &= 0xFFFF
+		}
+		if c.schkR[CS] {
+			c.checkCSLimit(v)
+		}
 		c.r[ESP] += uint32(in.size)
 		if in.op == 0xC2 {
 			c.r[ESP] += in.imm & 0xFFFF
-		}
-		if in.size == 2 {
-			v &= 0xFFFF
 		}
 		c.eip = v
 	case 0xC4, 0xC5, 0x1B2, 0x1B4, 0x1B5:
@@ -350,8 +370,12 @@ func (c *CPU) exec(in *insn) {
 	case 0xE0, 0xE1, 0xE2, 0xE3:
 		c.loop(in)
 	case 0xE8:
+		t := c.relTarget(in)
+		if c.schkR[CS] {
+			c.checkCSLimit(t)
+		}
 		c.pushN(c.eip, in.size)
-		c.jumpRel(in)
+		c.eip = t
 	case 0xE9, 0xEB:
 		c.jumpRel(in)
 	case 0xEA:
@@ -482,9 +506,30 @@ func isSIMD(op uint16) bool {
 }
 
 func (c *CPU) jumpRel(in *insn) {
-	c.eip += in.imm
+	c.jumpTo(c.relTarget(in))
+}
+
+func (c *CPU) relTarget(in *insn) uint32 {
+	t := c.eip + in.imm
 	if in.size == 2 {
-		c.eip &= 0xFFFF
+		t &= 0xFFFF
+	}
+	return t
+}
+
+// jumpTo is a near transfer: the target must lie inside the CS limit, or
+// the jump itself faults with #GP(0) (SDM JMP/CALL/RET "tempEIP beyond the
+// code segment limit"). With a flat CS there is nothing to check.
+func (c *CPU) jumpTo(t uint32) {
+	if c.schkR[CS] {
+		c.checkCSLimit(t)
+	}
+	c.eip = t
+}
+
+func (c *CPU) checkCSLimit(t uint32) {
+	if t > c.seg[CS].Limit {
+		c.raise(VecGP, 0, true)
 	}
 }
 
@@ -546,10 +591,13 @@ func (c *CPU) group5(in *insn) {
 		c.incDecRM(in, in.reg == 1)
 	case 2:
 		t := c.getRM(in)
-		c.pushN(c.eip, in.size)
 		if in.size == 2 {
 			t &= 0xFFFF
 		}
+		if c.schkR[CS] {
+			c.checkCSLimit(t)
+		}
+		c.pushN(c.eip, in.size)
 		c.eip = t
 	case 3, 5:
 		off := c.ea(in)
@@ -565,7 +613,7 @@ func (c *CPU) group5(in *insn) {
 		if in.size == 2 {
 			t &= 0xFFFF
 		}
-		c.eip = t
+		c.jumpTo(t)
 	case 6:
 		v := c.getRM(in)
 		c.pushN(v, in.size)
@@ -623,7 +671,8 @@ func (c *CPU) popf(v uint32, size uint8) {
 }
 
 func (c *CPU) rdtsc() {
-	t := c.icount + c.tscOffset
+	idx, _ := c.locate() // instructions of this block retired before RDTSC
+	t := c.icount + uint64(idx) + c.tscOffset
 	c.r[EAX] = uint32(t)
 	c.r[EDX] = uint32(t >> 32)
 }

@@ -462,6 +462,36 @@ func (c *CPU) ReadVirt(lin uint32, dst []byte) error {
 	return nil
 }
 
+// WriteVirt copies src to linear address lin (via Translate, supervisor,
+// no A/D update; like a debugger's poke it ignores R/W). The stores go through mem.Phys, so decoded code on the
+// target pages is invalidated. Nothing is written unless every page of the
+// range is mapped.
+func (c *CPU) WriteVirt(lin uint32, src []byte) error {
+	for i := 0; i < len(src); i += int(0x1000 - (lin+uint32(i))&0xFFF) {
+		if _, ok := c.Translate(lin+uint32(i), false); !ok {
+			return &VirtError{Addr: lin + uint32(i)}
+		}
+	}
+	if len(src) > 0 {
+		if _, ok := c.Translate(lin+uint32(len(src))-1, false); !ok {
+			return &VirtError{Addr: lin + uint32(len(src)) - 1}
+		}
+	}
+	for i := 0; i < len(src); {
+		a := lin + uint32(i)
+		pa, _ := c.Translate(a, false)
+		n := int(0x1000 - a&0xFFF)
+		if n > len(src)-i {
+			n = len(src) - i
+		}
+		if !c.m.WriteBytes(pa, src[i:i+n]) {
+			return &VirtError{Addr: a}
+		}
+		i += n
+	}
+	return nil
+}
+
 // VirtError reports a linear address with no translation.
 type VirtError struct{ Addr uint32 }
 

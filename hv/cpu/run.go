@@ -1,10 +1,35 @@
 package cpu
 
-// The run loop: look up the decoded block at CS:EIP (decode cache indexed by
-// physical page), run its instructions back to back, repeat. Faults are Go
-// panics carrying no data (the fault itself is in c.flt), recovered once
-// per Run call rather than checked after every memory access; the hot path
-// therefore has no error plumbing at all.
+import "encoding/binary"
+
+// How the CPU is built (DESIGN.md "CPU"):
+//
+//   - Decode once: decode.go turns bytes into an insn (handler number,
+//     operand size, ModRM split into base/index/scale/disp/segment,
+//     immediates, length); the hottest 32-bit forms get dedicated handler
+//     numbers (specialise). Instructions are cached as blocks (runs ending at
+//     a control transfer, an exit-prone instruction or the page end) per
+//     *physical* page; mem.Phys.Code marks those pages and OnCodeWrite drops
+//     a page's blocks when anything writes to it.
+//   - Chaining: each block remembers the two blocks that followed it, valid
+//     while c.gen is unchanged (TLB flushes, code invalidation, CS/CPL
+//     changes bump it), so most block transitions skip the TLB and the
+//     decode-cache lookup.
+//   - Lazy flags (flags.go): producers record operands and result; flags are
+//     computed only when read.
+//   - Software TLB (mmu.go): linear page -> physical page, separate read and
+//     write arrays per privilege class, filled from page walks that set A/D
+//     in the shadow entries; code pages never enter the write arrays.
+//   - Faults are Go panics carrying no data (the fault itself is in c.flt),
+//     recovered once per Run rather than checked after every memory access;
+//     the hot path has no error plumbing. Instructions with several visible
+//     side effects snapshot the registers first (save/restore) so a fault
+//     in the middle leaves the state of the faulting instruction.
+//
+// Known limits: 16-bit code segments exit as unimplemented and stacks are
+// always 32-bit (B=1); no task switches, call/task gates (#GP), LDT or
+// alignment checks; x87/SSE arithmetic exits as unimplemented; with paging
+// off (tests only) an access outside mem.Phys is a not-present #PF.
 
 type cpuSignal struct{}
 
@@ -56,6 +81,7 @@ func (c *CPU) raiseTrap(vec int) {
 
 // unimpl stops with ExitUnimplemented naming the instruction.
 func (c *CPU) unimpl(in *insn) {
+	_, c.cur = c.locate()
 	b := make([]byte, in.len)
 	if c.ReadVirt(c.sbase[CS]+c.cur, b) != nil {
 		b = nil
@@ -87,6 +113,9 @@ func (c *CPU) Run(budget uint64) Exit { return c.run(budget, false) }
 func (c *CPU) Step() Exit { return c.run(1, true) }
 
 func (c *CPU) run(budget uint64, step bool) Exit {
+	// a code write from the Host since the last Run only matters for the
+	// block in flight, and there is none
+	c.pending = 0
 	c.stopAt = c.icount + budget
 	if c.stopAt < c.icount {
 		c.stopAt = ^uint64(0)
@@ -161,15 +190,22 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		if left := c.stopAt - c.icount; uint64(len(ins)) > left {
 			ins = ins[:left]
 		}
-		if slow {
+		// TF: a #DB trap after every instruction that started with TF
+		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
+		tf := c.flags&FlagTF != 0
+		if slow || tf {
 			ins = ins[:1]
 		}
 		if *first {
 			*first = false
 		}
+		// No per-instruction bookkeeping beyond EIP: the faulting
+		// instruction and the retired count are recovered from blkIns and
+		// blkEIP when needed (locate).
+		c.blkIns, c.blkEIP = ins, c.eip
+		n := len(ins)
 		for i := range ins {
 			in := &ins[i]
-			c.cur = c.eip
 			c.eip += uint32(in.len)
 			// the hottest forms are handled here, saving the call
 			switch in.op {
@@ -177,7 +213,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.r[in.rm] = c.r[in.reg]
 			case opJccFast:
 				if c.condFast(in.reg) {
-					c.eip += in.imm
+					c.jumpTo(c.eip + in.imm)
 				}
 			case opAddRI32:
 				a := c.r[in.rm]
@@ -212,20 +248,51 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				r := c.r[in.rm] ^ c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
+			case opMovRI32:
+				c.r[in.reg] = in.imm
+			case opLeaFast:
+				c.r[in.reg] = c.r[in.base] + c.r[in.index]<<in.scale + in.disp
+			case opCmpRR32:
+				a, b := c.r[in.rm], c.r[in.reg]
+				c.setLazy(lfSub, 0, a-b, a, b)
+			case opAddRR32:
+				a, b := c.r[in.rm], c.r[in.reg]
+				c.setLazy(lfAdd, 0, a+b, a, b)
+				c.r[in.rm] = a + b
 			case opTestRR32:
 				c.setLazy(lfLogic, 0, c.r[in.rm]&c.r[in.reg], 0, 0)
 			case opMovLoad32:
-				c.r[in.reg] = c.read32(c.linR(in.seg, c.ea(in), 4))
+				// read32 hand-inlined (it is over the inlining budget)
+				lin := c.linR(in.seg, c.ea(in), 4)
+				e := &c.rt[lin>>12&tlbMask]
+				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+					p := e.pa | lin&0xFFF
+					c.r[in.reg] = binary.LittleEndian.Uint32(c.ram[p : p+4])
+				} else {
+					c.r[in.reg] = c.readSlow(lin, 4)
+				}
 			case opMovStore32:
-				c.write32(c.linW(in.seg, c.ea(in), 4), c.r[in.reg])
+				lin := c.linW(in.seg, c.ea(in), 4)
+				e := &c.wt[lin>>12&tlbMask]
+				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+					p := e.pa | lin&0xFFF
+					binary.LittleEndian.PutUint32(c.ram[p:p+4], c.r[in.reg])
+				} else {
+					c.writeSlow(lin, 4, c.r[in.reg])
+				}
 			default:
 				c.exec(in)
 			}
-			c.icount++
 			if c.pending != 0 {
+				n = i + 1
+				if c.pending&pendRestart != 0 {
+					n = i // stopped inside a REP: not retired yet
+				}
 				break
 			}
 		}
+		c.icount += uint64(n)
+		c.blkIns = nil
 		if c.pending != 0 {
 			p := c.pending
 			c.pending = 0
@@ -234,13 +301,24 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				return c.watchExit, true
 			}
 		}
+		if tf {
+			blk = nil
+			if !c.idt[VecDB].Direct {
+				return Exit{Reason: ExitTrap, Vector: VecDB}, true
+			}
+			c.deliverDirect(VecDB, 0, false)
+		}
 	}
 }
 
 // onFault finishes a raised fault: roll back, then either exit to the Host
 // or deliver through a direct gate and keep running.
 func (c *CPU) onFault() (Exit, bool) {
-	c.pending &^= pendWatch
+	c.pending &^= pendWatch | pendRestart
+	idx, cur := c.locate()
+	c.blkIns = nil
+	c.icount += uint64(idx) // the instructions before it retired
+	c.cur = cur
 	if c.snapValid {
 		c.restore()
 	}
@@ -279,9 +357,24 @@ func (c *CPU) onFault() (Exit, bool) {
 	}
 }
 
+// locate finds the instruction being executed in the current block: the
+// one whose end is c.eip (handlers never move EIP before they can no longer
+// fault). It returns its index (= instructions of the block retired before
+// it) and its address. Outside a block it is the instruction at EIP.
+func (c *CPU) locate() (int, uint32) {
+	a := c.blkEIP
+	for i := range c.blkIns {
+		next := a + uint32(c.blkIns[i].len)
+		if next == c.eip {
+			return i, a
+		}
+		a = next
+	}
+	return 0, c.eip
+}
+
 // lookup returns the decoded block at CS:EIP, decoding it on a miss.
 func (c *CPU) lookup() *block {
-	c.cur = c.eip
 	if c.schkR[CS] || c.seg[CS].Access&accDB == 0 {
 		return c.slowFetch()
 	}

@@ -52,8 +52,8 @@ func (c *CPU) stringOp(in *insn) {
 		if c.pending&pendWatch != 0 && n-1 != 0 {
 			// a data breakpoint traps after the iteration; the rest of
 			// the instruction runs when execution resumes
-			c.eip = c.cur
-			c.icount--
+			c.eip -= uint32(in.len)
+			c.pending |= pendRestart
 			return
 		}
 	}

@@ -388,6 +388,9 @@ func TestUnitGateDPLChecks(t *testing.T) {
 		{"into OF=1 DPL0 at CPL1", 1, []byte{0xCE}, Gate{DPL: 0, Type: 0xE}, 4, VecGP, true, 4*8 + 2, 0},
 		{"int 0x0e (DPL0) at CPL1", 1, []byte{0xCD, 0x0E}, Gate{DPL: 0, Type: 0xE}, 0xE, VecGP, true, 0xE*8 + 2, 0},
 		{"int 0xff DPL3", 3, []byte{0xCD, 0xFF}, Gate{DPL: 3, Type: 0xE}, 0xFF, 0xFF, false, 0, 2},
+		// a direct gate is checked too: the check precedes delivery
+		{"int 0x80 direct gate DPL1 at CPL3", 3, []byte{0xCD, 0x80}, Gate{Direct: true, Sel: selKCS, Offset: r1Code, DPL: 1, Type: 0xF}, 0x80, VecGP, true, 0x80*8 + 2, 0},
+		{"int3 direct gate DPL1 at CPL3", 3, []byte{0xCC}, Gate{Direct: true, Sel: selKCS, Offset: r1Code, DPL: 1, Type: 0xF}, 3, VecGP, true, 3*8 + 2, 0},
 	}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {

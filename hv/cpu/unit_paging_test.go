@@ -332,3 +332,68 @@ func TestUnitPagingLargePages(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitPagingLargePagePerms: large pages obey U/S and R/W like 4 KiB
+// pages, and the CPU sets A and D in the directory entry that maps them.
+func TestUnitPagingLargePagePerms(t *testing.T) {
+	for _, pae := range []bool{false, true} {
+		mc := newMachine(t)
+		pt := mc.newPageTables(pae)
+		pt.identity(0x100000)
+		pt.install()
+		lin := uint32(0x40000000)
+		de := pt.pdeAddr(lin)
+		frame := uint32(0x000000)
+		if pae {
+			frame = 0x200000
+		}
+		setPDE := func(flags uint32) {
+			if pae {
+				mc.m.Write64(de, uint64(frame|flags|ptPS))
+			} else {
+				mc.m.Write32(de, frame|flags|ptPS)
+			}
+			mc.c.FlushTLB()
+		}
+		readPDE := func() uint64 {
+			if pae {
+				v, _ := mc.m.Read64(de)
+				return v
+			}
+			v, _ := mc.m.Read32(de)
+			return uint64(v)
+		}
+		what := fmt.Sprintf("pae=%v", pae)
+		// supervisor-only, read-only large page
+		setPDE(ptP)
+		mc.setRegs(regs{7, 0, 0, lin + 0x10, 0x8000, 0, 0, 0})
+		mc.at(0x2000, 0x89, 0x03) // mov [ebx], eax
+		mc.wantTrap(what+" write to a read-only large page", mc.c.Step(), VecPF, true, 3, 0x2000)
+		mc.flat(3)
+		mc.at(0x2000, 0x8B, 0x03) // mov eax, [ebx]
+		mc.wantTrap(what+" user read of a supervisor large page", mc.c.Step(), VecPF, true, 5, 0x2000)
+		mc.flat(1)
+		setPDE(ptP | ptRW | ptUS)
+		mc.at(0x2000, 0x89, 0x03)
+		mc.wantStep(what+" write to a writable large page", mc.c.Step(), 0x2002)
+		if e := readPDE(); e&ptA == 0 || e&ptD == 0 {
+			t.Errorf("%s: large-page PDE %#x after a write: want A and D set", what, e)
+		}
+	}
+}
+
+// TestUnitPAENotPresentPDPTE: a PAE walk that meets a not-present PDPTE
+// raises #PF with P=0.
+func TestUnitPAENotPresentPDPTE(t *testing.T) {
+	mc := newMachine(t)
+	pt := mc.newPageTables(true)
+	pt.identity(0x100000) // PDPTE 0 only
+	pt.install()
+	mc.setRegs(regs{0, 0, 0, 0x80001000, 0x8000, 0, 0, 0}) // PDPTE 2: empty
+	mc.at(0x2000, 0x8B, 0x03)
+	ex := mc.c.Step()
+	mc.wantTrap("read through a not-present PDPTE", ex, VecPF, true, 0, 0x2000)
+	if ex.CR2 != 0x80001000 {
+		t.Errorf("CR2 %#x, want 0x80001000", ex.CR2)
+	}
+}

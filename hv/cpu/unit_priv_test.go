@@ -468,3 +468,30 @@ func TestUnitBCD(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitNMForAllFPUClasses: with CR0.TS set, x87, MMX and SSE instructions
+// of every kind raise #NM before anything else (spec §5.9; SDM vol. 3
+// §2.5 CR0.TS), so the Host's lazy-FPU protocol works whatever the guest
+// executes first.
+func TestUnitNMForAllFPUClasses(t *testing.T) {
+	for _, code := range [][]byte{
+		{0xD9, 0xE8},             // fld1
+		{0xD8, 0xC1},             // fadd st, st1
+		{0xDD, 0x03},             // fld qword [ebx]
+		{0x0F, 0xEF, 0xC0},       // pxor mm0, mm0
+		{0x0F, 0x6F, 0x03},       // movq mm0, [ebx]
+		{0x66, 0x0F, 0xEF, 0xC0}, // pxor xmm0, xmm0
+		{0x0F, 0x28, 0x03},       // movaps xmm0, [ebx]
+		{0x0F, 0x58, 0xC1},       // addps xmm0, xmm1
+		{0xF2, 0x0F, 0x2A, 0xC0}, // cvtsi2sd xmm0, eax
+		{0x0F, 0xAE, 0x0B},       // fxrstor [ebx]
+		{0xDD, 0x23},             // frstor [ebx]
+		{0x0F, 0xAE, 0x13},       // ldmxcsr [ebx]
+	} {
+		mc := newMachine(t)
+		mc.c.SetTS(true)
+		mc.setRegs(regs{0, 0, 0, 0x6000, 0x8000, 0, 0, 0})
+		mc.at(0x2000, code...)
+		mc.wantTrap(fmt.Sprintf("TS set: %x", code), mc.c.Step(), VecNM, false, 0, 0x2000)
+	}
+}

@@ -352,3 +352,67 @@ func TestUnit16BitAddressing(t *testing.T) {
 		t.Errorf("lea eax,[bx+si] (addr16) = %#x, want 0x10", mc.c.Reg(EAX))
 	}
 }
+
+// TestUnitLoadFarPointer: LDS/LES/LFS/LGS/LSS load offset and selector
+// together (SDM "LDS/LES/LFS/LGS/LSS"), fault without changing anything on a
+// bad selector, and MOV r32, Sreg zero-extends the selector.
+func TestUnitLoadFarPointer(t *testing.T) {
+	mc := segMachine(t)
+	c := mc.c
+	mc.w32(0x6000, 0x12345678)
+	mc.m.Write16(0x6004, selKDS)
+	cases := []struct {
+		name string
+		code []byte
+		s    SReg
+		r    Reg
+	}{
+		{"lds esi", []byte{0xC5, 0x33}, DS, ESI},
+		{"les edi", []byte{0xC4, 0x3B}, ES, EDI},
+		{"lfs eax", []byte{0x0F, 0xB4, 0x03}, FS, EAX},
+		{"lgs ecx", []byte{0x0F, 0xB5, 0x0B}, GS, ECX},
+		{"lss esp", []byte{0x0F, 0xB2, 0x23}, SS, ESP},
+	}
+	for _, k := range cases {
+		// a different (flat, raw-loaded) selector before, so the load shows
+		c.SetSegRaw(k.s, Segment{Sel: sel(gDataRO, 1), Limit: 0xFFFFFFFF, Access: accKDS, Valid: true})
+		mc.setRegs(regs{0, 0, 0, 0x6000, 0x8000, 0, 0, 0})
+		mc.at(0x2000, k.code...)
+		if !mc.wantStep(k.name, c.Step(), 0x2000+uint32(len(k.code))) {
+			continue
+		}
+		if c.Reg(k.r) != 0x12345678 || c.Seg(k.s).Sel != selKDS || !c.Seg(k.s).Valid {
+			t.Errorf("%s: reg %#x seg %+v", k.name, c.Reg(k.r), c.Seg(k.s))
+		}
+	}
+	// 16-bit form: lds si, [ebx] loads 16-bit offset, selector at +2
+	mc.m.Write16(0x6010, 0xBEEF)
+	mc.m.Write16(0x6012, selKDS)
+	c.SetSegRaw(DS, Segment{Sel: selKDS, Limit: 0xFFFFFFFF, Access: accKDS, Valid: true})
+	mc.setRegs(regs{0, 0, 0, 0x6010, 0x8000, 0, 0xAAAA0000, 0})
+	mc.at(0x2000, 0x66, 0xC5, 0x33)
+	if mc.wantStep("lds si (o16)", c.Step(), 0x2003) && c.Reg(ESI) != 0xAAAABEEF {
+		t.Errorf("lds si: esi %#x, want 0xaaaabeef", c.Reg(ESI))
+	}
+	// bad selector: nothing changes
+	mc.m.Write16(0x6004, sel(gNotPresent, 1))
+	mc.setRegs(regs{0, 0, 0, 0x6000, 0x8000, 0, 0x77, 0})
+	mc.at(0x2000, 0xC5, 0x33)
+	mc.wantTrap("lds with a not-present selector", c.Step(), VecNP, true, uint32(sel(gNotPresent, 0)), 0x2000)
+	if c.Reg(ESI) != 0x77 {
+		t.Errorf("lds fault changed esi to %#x", c.Reg(ESI))
+	}
+	// mov eax, ds zero-extends; mov [mem], ds stores 16 bits
+	c.SetSegRaw(DS, Segment{Sel: selKDS, Limit: 0xFFFFFFFF, Access: accKDS, Valid: true})
+	mc.setRegs(regs{0xFFFFFFFF, 0, 0, 0x6100, 0x8000, 0, 0, 0})
+	mc.w32(0x6100, 0xFFFFFFFF)
+	mc.at(0x2000, 0x8C, 0xD8, 0x8C, 0x1B)
+	mc.wantStep("mov eax, ds", c.Step(), 0x2002)
+	if c.Reg(EAX) != selKDS {
+		t.Errorf("mov eax, ds = %#x, want %#x (zero-extended)", c.Reg(EAX), selKDS)
+	}
+	mc.wantStep("mov [ebx], ds", c.Step(), 0x2004)
+	if got := mc.r32(0x6100); got != 0xFFFF0000|selKDS {
+		t.Errorf("mov [ebx], ds stored %#x, want %#x (16-bit store)", got, 0xFFFF0000|selKDS)
+	}
+}

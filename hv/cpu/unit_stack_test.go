@@ -16,10 +16,10 @@ func TestUnitPushaPopa(t *testing.T) {
 		init := regs{0x11111101, 0x22222202, 0x33333303, 0x44444404, 0x8000, 0x66666606, 0x77777707, 0x88888808}
 		mc.setRegs(init)
 		code := []byte{0x60}
-		n, w := uint32(32), uint32(4)
+		w := uint32(4)
 		if o16 {
 			code = []byte{0x66, 0x60}
-			n, w = 16, 2
+			w = 2
 		}
 		mc.at(0x2000, code...)
 		what := fmt.Sprintf("pusha o16=%v", o16)
@@ -66,7 +66,6 @@ func TestUnitPushaPopa(t *testing.T) {
 			}
 		}
 		want[ESP] = 0x8000
-		_ = n
 		if d := want.diff(mc.regs()); d != "" {
 			t.Errorf("popa o16=%v:%s", o16, d)
 		}

@@ -15,7 +15,6 @@ import (
 type strRef struct {
 	mem      map[uint32]byte
 	r        regs
-	flags    uint32 // only ZF matters for the REPE/REPNE termination; flags compared via CMP semantics
 	df       bool
 	addr16   bool
 	cmpFlags uint32
@@ -69,7 +68,7 @@ func (s *strRef) dec() {
 	}
 }
 
-// cmpZF computes ZF (and the full flags for the last comparison) of a - b.
+// cmpFlags computes the status flags of the comparison a - b (n bytes).
 func cmpFlags(a, b uint32, n int) uint32 {
 	bits := uint(8 * n)
 	m := uint32(1)<<bits - 1
