@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lgdbg/lgdbg/gdbstub"
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/boot"
 	"github.com/lgdbg/lgdbg/tests/guests"
@@ -52,6 +54,8 @@ flags:
   --initrd FILE         initial ramdisk
   --pae / --no-pae      force the paging mode (default: from the image, else non-PAE)
   --headless            console on stdout, summary on stderr (the only mode until the TUI lands)
+  --gdb [HOST]:PORT     serve the GDB remote protocol (loopback unless HOST is given)
+  -S                    start paused (with --gdb: wait for gdb's continue)
   --trace FILE          write every event as JSON lines to FILE
   --max-instructions N  stop after N guest instructions
   --until EVENT         stop at the first EVENT: hcall:NEW_PGTABLE, linear-off,
@@ -71,6 +75,8 @@ type options struct {
 	maxInsns  uint64
 	until     string
 	quiet     bool
+	gdb       string
+	paused    bool
 	imagePath string
 }
 
@@ -88,6 +94,8 @@ func parseRun(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64Var(&o.maxInsns, "max-instructions", 0, "")
 	fs.StringVar(&o.until, "until", "", "")
 	fs.BoolVar(&o.quiet, "q", false, "")
+	fs.StringVar(&o.gdb, "gdb", "", "")
+	fs.BoolVar(&o.paused, "S", false, "")
 	// Flags may come before or after the image, as with QEMU.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -105,6 +113,9 @@ func parseRun(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.pae && o.noPAE {
 		return nil, errors.New("--pae and --no-pae contradict each other")
+	}
+	if o.paused && o.gdb == "" {
+		return nil, errors.New("-S starts the guest paused for a debugger: give --gdb PORT too")
 	}
 	return o, nil
 }
@@ -140,6 +151,16 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "lgdbg: %s: %v\n", imageName(o), err)
 		return exitUsage
+	}
+	if o.gdb != "" {
+		ln, err := gdbstub.Listen(o.gdb)
+		if err != nil {
+			fmt.Fprintf(stderr, "lgdbg: --gdb: %v\n", err)
+			return exitUsage
+		}
+		defer ln.Close()
+		fmt.Fprintf(stderr, "lgdbg: gdb stub listening on %s (gdb -ex 'target remote %s')\n", ln.Addr(), ln.Addr())
+		go gdbstub.Serve(context.Background(), ln, m, gdbstub.Options{})
 	}
 	return runHeadless(m, o, stdin, stdout, stderr)
 }
@@ -252,15 +273,19 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 
 	start := time.Now()
 	var s hv.Stop
-	for {
-		s = m.Run(o.maxInsns)
-		if s.Reason != hv.StopHaltedForever {
-			break
-		}
-		// The Guest waits for input that only stdin can give.
-		out.Flush()
-		if _, ok := <-input; !ok {
-			break
+	if o.gdb != "" {
+		s = runUnderGDB(m, o)
+	} else {
+		for {
+			s = m.Run(o.maxInsns)
+			if s.Reason != hv.StopHaltedForever {
+				break
+			}
+			// The Guest waits for input that only stdin can give.
+			out.Flush()
+			if _, ok := <-input; !ok {
+				break
+			}
 		}
 	}
 	out.Flush()
@@ -279,6 +304,31 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		return exitOK
 	}
 	return exitGuest
+}
+
+// runUnderGDB lets the Guest run on the Machine's own runner so the gdb
+// stub can pause, step and continue it; we wait for its end. With -S it
+// waits for gdb to say continue.
+func runUnderGDB(m *hv.Machine, o *options) hv.Stop {
+	if !o.paused {
+		m.Resume()
+	}
+	for {
+		s, _ := m.WaitStop(context.Background())
+		if s.Reason.Terminal() {
+			return s
+		}
+		if o.maxInsns != 0 && s.ICount >= o.maxInsns {
+			return s
+		}
+		// Paused by gdb (or not yet started): wait for the next run.
+		for !m.Running() {
+			if st := m.LastStop(); st.Reason.Terminal() {
+				return st
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 func describe(s hv.Stop) string {
