@@ -15,6 +15,7 @@ package hv
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/lgdbg/lgdbg/hv/cpu"
 	"github.com/lgdbg/lgdbg/hv/mem"
@@ -98,6 +99,12 @@ type Host struct {
 
 	until    func(Event) bool
 	untilHit *Event
+
+	// Interactive pacing (Config.IdleRealtime): the driver's wake-up
+	// channel and pause request, seen while the Guest idles.
+	idleRealtime bool
+	wake         chan struct{}
+	pauseReq     atomic.Bool
 }
 
 func (h *Host) now() uint64 { return h.cpu.ICount() + h.skew }

@@ -42,6 +42,11 @@ type Config struct {
 	Until func(Event) bool
 	// SwitcherAddr overrides where the Switcher lives (0 = default).
 	SwitcherAddr uint32
+	// IdleRealtime makes a halted Guest wait in real time for its next
+	// clock event (or console input) instead of skipping straight to it.
+	// Interactive front ends want it; it gives up run-to-run determinism
+	// of the timing of console input, nothing else.
+	IdleRealtime bool
 }
 
 // Machine is the one façade over a running Guest for the UI, the gdb stub
@@ -98,6 +103,8 @@ func New(cfg Config) (*Machine, error) {
 	}
 	entry := h.cpu.EIP()
 	m := &Machine{h: h, image: img, wake: make(chan struct{}, 1)}
+	h.wake = m.wake
+	h.idleRealtime = cfg.IdleRealtime
 	m.cond = sync.NewCond(&m.ctl)
 	m.last = Stop{Reason: StopPaused, EIP: entry}
 	return m, nil
@@ -217,6 +224,7 @@ func (m *Machine) Run(limit uint64) Stop {
 // raises, as the Host would) and returns where it stopped.
 func (m *Machine) StepInstruction() Stop {
 	m.Pause()
+	m.h.pauseReq.Store(false)
 	m.mu.Lock()
 	s := m.h.run(runOpts{step: true})
 	m.mu.Unlock()
@@ -243,6 +251,7 @@ func (m *Machine) Resume() {
 	}
 	m.running = true
 	m.pauseReq = false
+	m.h.pauseReq.Store(false)
 	m.ctl.Unlock()
 	go m.runner()
 }
@@ -282,6 +291,7 @@ func (m *Machine) Pause() Stop {
 		return m.last
 	}
 	m.pauseReq = true
+	m.h.pauseReq.Store(true)
 	m.h.cpu.RequestStop()
 	select {
 	case m.wake <- struct{}{}:

@@ -2,6 +2,7 @@ package hv
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/lgdbg/lgdbg/hv/cpu"
 )
@@ -143,6 +144,16 @@ func (h *Host) run(o runOpts) Stop {
 			if h.timerArmed {
 				if d := h.timerDeadline; d > h.now() {
 					skipped := d - h.now()
+					if h.idleRealtime {
+						// Interactive runs let real time pass while
+						// the Guest idles, so a person at the console
+						// can type before the next tick; input or a
+						// pause cuts the sleep short.
+						if h.pauseReq.Load() {
+							return h.stopHere(StopPaused, "")
+						}
+						skipped = h.sleepReal(skipped)
+					}
 					h.skew += skipped
 					h.cpu.SetTSCOffset(h.skew)
 					h.emit(Event{Kind: EvHalt, Text: fmt.Sprintf("slept %d ns", skipped)})
@@ -208,4 +219,20 @@ func (h *Host) run(o runOpts) Stop {
 			h.unimpl = &x
 		}
 	}
+}
+
+// sleepReal waits up to ns of real time for the Guest's next clock event,
+// returning early when console input arrives or the driver wants the Guest
+// back; it returns how long it waited.
+func (h *Host) sleepReal(ns uint64) uint64 {
+	start := time.Now()
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return ns
+	case <-h.bus.InputReady():
+	case <-h.wake:
+	}
+	return min(ns, uint64(time.Since(start)))
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/boot"
 	"github.com/lgdbg/lgdbg/tests/guests"
+	"golang.org/x/term"
 )
 
 // Exit codes: scripts can tell "the guest died" from "you typed it wrong".
@@ -216,6 +217,9 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 	case o.noPAE:
 		cfg.PAE = hv.PAEOff
 	}
+	// A person typing at the console, or at gdb, wants an idle Guest to
+	// wait in real time; a script piping stdin wants determinism.
+	cfg.IdleRealtime = o.gdb != "" || term.IsTerminal(int(os.Stdin.Fd()))
 	if o.until != "" {
 		if cfg.Until, err = hv.ParseUntil(o.until); err != nil {
 			return cfg, noop, err
