@@ -254,3 +254,23 @@ func TestRunsAreDeterministic(t *testing.T) {
 		t.Errorf("two runs differ:\n%s\n%s", logs[0], logs[1])
 	}
 }
+
+// An instruction the CPU does not implement ends the run with its address
+// and bytes, never a silent wrong result (issue 2).
+func TestUnimplementedInstructionStops(t *testing.T) {
+	h := newTestHost(t, `
+	HCALL 1, lguest_data
+	fninit
+	fadd %st(1), %st
+`+powerOff, false)
+	s := runTest(t, h)
+	if s.Reason != StopUnimplemented {
+		t.Fatalf("stop = %v, want unimplemented", s)
+	}
+	if want := "unimplemented instruction at 0x10001d: d8 c1"; s.Text != want {
+		t.Errorf("reason %q, want %q", s.Text, want)
+	}
+	if s.Exit.InsnAddr != 0x10001d || s.EIP != 0x10001d {
+		t.Errorf("stopped at %#x (exit %#x), want the fadd at 0x10001d", s.EIP, s.Exit.InsnAddr)
+	}
+}
