@@ -50,7 +50,7 @@ func (c *CPU) mul1(in *insn, src uint32, signed bool) {
 		c.setReg(0, 2, hi<<8|lo)
 	case 2:
 		c.setReg(0, 2, lo)
-		c.setReg(EDX8, 2, hi)
+		c.setReg(regEDX, 2, hi)
 	default:
 		c.r[EAX], c.r[EDX] = lo, hi
 	}
@@ -135,7 +135,7 @@ func (c *CPU) div1(in *insn, src uint32, signed bool) {
 		c.setReg(0, 2, r<<8|q)
 	case 2:
 		c.setReg(0, 2, q)
-		c.setReg(EDX8, 2, r)
+		c.setReg(regEDX, 2, r)
 	default:
 		c.r[EAX], c.r[EDX] = q, r
 	}

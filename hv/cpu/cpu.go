@@ -23,6 +23,12 @@ const (
 // CPU is the software i386. It is not safe for concurrent use except for
 // RequestStop.
 type CPU struct {
+	// bpResume is the breakpoint the last ExitBreakpoint stopped at:
+	// the next Run/Step executes it instead of stopping again (the
+	// role EFLAGS.RF plays on hardware), until EIP moves elsewhere.
+	bpResume      uint32
+	bpResumeValid bool
+
 	r   [9]uint32 // general registers; r[8] is always 0 (regNone)
 	eip uint32    // during execution: the address of the *next* instruction
 	cur uint32    // address of the faulting instruction (set by locate)
@@ -44,29 +50,32 @@ type CPU struct {
 	halted bool
 
 	// system state owned by the Host
-	gdt        [32]uint64
-	idt        [256]Gate
-	ss1        uint16
-	esp1       uint32
-	gdtBase    uint32
-	idtBase    uint32
-	paging     bool
-	cr3        uint32
-	pae        bool
-	ts         bool
-	cr2        uint32
-	tscOffset  uint64
-	icount     uint64
-	stopAt     uint64
-	stopReq    atomic.Bool
-	pending    uint32
-	gen        uint64 // chain-link generation (see block)
-	m          *mem.Phys
-	ram        []byte
-	fpu        fpuState
-	hostSnap   snapshot // register snapshot for multi-step instructions
-	snapValid  bool
-	deliverLvl int
+	gdt       [32]uint64
+	idt       [256]Gate
+	ss1       uint16
+	esp1      uint32
+	gdtBase   uint32
+	idtBase   uint32
+	paging    bool
+	cr3       uint32
+	pae       bool
+	ts        bool
+	cr2       uint32
+	tscOffset uint64
+	icount    uint64
+	stopAt    uint64
+	stopReq   atomic.Bool
+	pending   uint32
+	gen       uint64 // chain-link generation (see block)
+	m         *mem.Phys
+	ram       []byte
+	fpu       fpuState
+	fpuSnap   fpuState
+	// fpuSnapValid: an x87 data instruction is in progress (see x87data)
+	fpuSnapValid bool
+	hostSnap     snapshot // register snapshot for multi-step instructions
+	snapValid    bool
+	noStepTrap   bool // a software interrupt was delivered (it clears TF)
 
 	// software TLB: [user][entry]; separate read and write arrays so a hit
 	// is one compare (see mmu.go).
@@ -76,7 +85,13 @@ type CPU struct {
 	wt   *[tlbSize]tlbEntry
 
 	// decode cache, indexed by physical page number
-	pages   []*codePage
+	pages []*codePage
+	// one-instruction mode (Step, breakpoints, TF) continues inside this
+	// block at sIdx while EIP == sNext and nothing was flushed (sGen)
+	sBlk    *block
+	sIdx    int
+	sNext   uint32
+	sGen    uint64
 	scratch block // for instructions decoded outside the cache
 
 	// debugging

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -471,5 +472,99 @@ func TestWriteVirtInvalidatesCode(t *testing.T) {
 	}
 	if err := e.c.WriteVirt(0x4000000, []byte{1}); err == nil {
 		t.Fatal("unmapped WriteVirt must fail")
+	}
+}
+
+// TestX87CheckFPU runs Linux's boot-time FDIV check (arch/x86 check_fpu)
+// and a few more x87 operations; results must equal IEEE extended math.
+func TestX87CheckFPU(t *testing.T) {
+	e := newEnv(t)
+	src := `
+	fninit
+	fldl x
+	fdivl y
+	fmull y
+	fldl x
+	fsubp %st,%st(1)
+	fistpl 0x20000
+	fwait
+	fildl ten
+	fld1
+	faddp %st,%st(1)
+	fstps 0x20004
+	fldl x
+	fcoml y
+	fnstsw %ax
+	fstpl 0x20008
+	fninit
+	` + hlt + `
+	.align 8
+x:	.double 4195835.0
+y:	.double 3145727.0
+ten:	.long 10
+`
+	e.wantTrap(e.runAsm(src, 1000), 0x1f)
+	if v, _ := e.m.Read32(0x20000); v != 0 {
+		t.Fatalf("fdiv check = %d, want 0", v)
+	}
+	if v, _ := e.m.Read32(0x20004); v != 0x41300000 { // 11.0f
+		t.Fatalf("fild+fld1+faddp+fstps = %#x, want 11.0f", v)
+	}
+	if sw := e.c.Reg(EAX) & 0x4500; sw != 0 { // x > y: C3=C2=C0=0
+		t.Fatalf("fcom status %#x", sw)
+	}
+	if v, _ := e.m.Read64(0x20008); v != math.Float64bits(4195835.0) {
+		t.Fatalf("fstpl %#x", v)
+	}
+	// NaN operands are not modelled: unimplemented, FPU state unchanged
+	e = newEnv(t)
+	ex := e.runAsm("fninit\nfldl nan\n"+hlt+"\n.align 8\nnan: .quad 0x7ff8000000000000", 100)
+	if ex.Reason != ExitUnimplemented {
+		t.Fatalf("NaN load: %+v", ex)
+	}
+}
+
+// TestSlowModeReusesBlocks: with a breakpoint set the CPU runs one
+// instruction at a time but must not decode a new block per address.
+func TestSlowModeReusesBlocks(t *testing.T) {
+	e := newEnv(t)
+	code := asm(t, 0x10000, "mov $100,%ecx\n1: add $1,%eax\nadd $2,%ebx\nadd $3,%edx\ndec %ecx\njnz 1b\n"+hlt)
+	e.load(0x10000, code)
+	e.c.SetEIP(0x10000)
+	e.c.SetBreakpoint(0x50000) // never reached
+	e.wantTrap(e.c.Run(10000), 0x1f)
+	if e.c.Reg(EAX) != 100 || e.c.Reg(EDX) != 300 {
+		t.Fatalf("eax %d edx %d", e.c.Reg(EAX), e.c.Reg(EDX))
+	}
+	pg := e.c.pages[0x10]
+	if pg == nil || len(pg.blocks) > 4 {
+		t.Fatalf("%d blocks decoded for a 3-block program", len(pg.blocks))
+	}
+	// stepping through it does not multiply blocks either
+	e.c.ClearBreakpoint(0x50000)
+	e.c.SetEIP(0x10000)
+	for i := 0; i < 50; i++ {
+		if ex := e.c.Step(); ex.Reason != ExitStep {
+			t.Fatalf("step %d: %+v", i, ex)
+		}
+	}
+	if len(pg.blocks) > 4 {
+		t.Fatalf("%d blocks after stepping", len(pg.blocks))
+	}
+}
+
+func TestSingleStepSkipsSoftInt(t *testing.T) {
+	e := newEnv(t)
+	e.load(0x20000, []byte{0x90, 0xcf}) // handler: nop; iret
+	e.c.SetGate(0x80, Gate{Direct: true, Sel: selKCode, Offset: 0x20000, DPL: 3, Type: 0xF})
+	e.load(0x10000, []byte{0xcd, 0x80, 0x90})
+	e.c.SetEIP(0x10000)
+	e.c.SetReg(ESP, 0x80000)
+	e.c.SetEFLAGS(FlagIF | FlagTF)
+	// int $0x80 clears TF on entry: no #DB until the iret restores it
+	ex := e.c.Run(100)
+	e.wantTrap(ex, VecDB)
+	if e.c.EIP() != 0x10003 || e.c.ICount() != 4 {
+		t.Fatalf("#DB at eip %#x after %d insns, want 0x10003 after 4 (int, nop, iret, nop)", e.c.EIP(), e.c.ICount())
 	}
 }

@@ -46,6 +46,7 @@ const (
 	opPushR32
 	opPopR32
 	opJccFast
+	opJzFast
 	opAddRI32
 	opSubRI32 // also CMP (reg == 7 means compare only)
 	opAndRI32
@@ -478,6 +479,8 @@ func specialise(in *insn) {
 		in.op, in.reg = opPushR32, uint8(op&7)
 	case op >= 0x58 && op <= 0x5F:
 		in.op, in.reg = opPopR32, uint8(op&7)
+	case op == 0x74 || op == 0x75 || op == 0x184 || op == 0x185:
+		in.op, in.reg = opJzFast, uint8(op&0xF) // JE/JNE: the commonest
 	case op >= 0x70 && op <= 0x7F, op >= 0x180 && op <= 0x18F:
 		in.op, in.reg = opJccFast, uint8(op&0xF)
 	}

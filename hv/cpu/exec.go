@@ -120,7 +120,7 @@ func (c *CPU) exec(in *insn) {
 		v := c.peek(0, 4)
 		c.r[ESP] += 4
 		c.r[in.reg] = v
-	case opJccFast:
+	case opJccFast, opJzFast:
 		if c.condFast(in.reg) {
 			c.jumpTo(c.eip + in.imm)
 		}
@@ -279,7 +279,7 @@ func (c *CPU) exec(in *insn) {
 		}
 	case 0x99:
 		if in.size == 2 {
-			c.setReg(EDX8, 2, uint32(int32(int16(c.r[EAX]))>>16))
+			c.setReg(regEDX, 2, uint32(int32(int16(c.r[EAX]))>>16))
 		} else {
 			c.r[EDX] = uint32(int32(c.r[EAX]) >> 31)
 		}
@@ -486,13 +486,16 @@ func (c *CPU) exec(in *insn) {
 	default:
 		if isSIMD(in.op) {
 			c.fpuCheck()
+			if c.sse(in) {
+				return
+			}
 		}
 		c.unimpl(in)
 	}
 }
 
-// EDX8 is EDX as an operand-register number.
-const EDX8 = uint8(EDX)
+// regEDX is EDX as an operand-register number.
+const regEDX = uint8(EDX)
 
 // isSIMD reports the MMX/SSE opcode space: with CR0.TS these raise #NM
 // before being reported as unimplemented.

@@ -239,8 +239,13 @@ func (c *CPU) condFast(cc uint8) bool {
 	neg := cc&1 != 0
 	switch cc >> 1 {
 	case 1: // B / AE
-		if l.op == lfSub {
+		switch l.op {
+		case lfSub:
 			return (l.a < l.b) != neg
+		case lfShr: // bit-at-a-time loops: shr $1 ; jc
+			return (l.a>>(l.b-1)&1 != 0) != neg
+		case lfLogic:
+			return neg
 		}
 		return (c.cf() != 0) != neg
 	case 2: // Z / NZ: every lazy producer but a rotate defines ZF from res

@@ -4,9 +4,9 @@ package cpu
 // instructions (FNINIT FNCLEX FNSTSW FNSTCW FLDCW FWAIT FNSTENV FLDENV), the
 // state save/restore instructions (FNSAVE/FRSTOR 108-byte layout,
 // FXSAVE/FXRSTOR 512-byte layout) and EMMS, over stored registers. Every
-// x87/MMX/SSE instruction raises #NM while CR0.TS is set. Arithmetic is not
-// implemented: it exits with ExitUnimplemented rather than compute a wrong
-// result.
+// x87/MMX/SSE instruction raises #NM while CR0.TS is set. x87 arithmetic is
+// a checked subset (fpuarith.go), SSE2 a data/integer subset (sse.go); the
+// rest exits with ExitUnimplemented rather than compute a wrong result.
 
 const mxcsrMask = 0xFFBF // no DAZ
 
@@ -61,7 +61,8 @@ func (c *CPU) x87(in *insn) {
 		case in.op == 0xDB && (m == 0xE0 || m == 0xE1 || m == 0xE4):
 			return // FENI/FDISI/FSETPM: no-ops on a 387+
 		}
-		c.unimpl(in)
+		c.x87data(in)
+		return
 	}
 	off := c.ea(in)
 	switch {
@@ -100,8 +101,23 @@ func (c *CPU) x87(in *insn) {
 			f.st[(int(f.fsw>>11&7)+i)&7] = st[i]
 		}
 	default:
+		c.x87data(in)
+	}
+}
+
+// x87data runs an arithmetic/data x87 instruction (fpuarith.go) and
+// records FIP/FCS/FOP as the x87 does for non-control instructions.
+func (c *CPU) x87data(in *insn) {
+	// a fault or an unimplemented case part-way must leave the FPU as it
+	// was (onFault restores this copy)
+	c.fpuSnap, c.fpuSnapValid = c.fpu, true
+	if !c.x87arith(in) {
 		c.unimpl(in)
 	}
+	c.fpuSnapValid = false
+	_, cur := c.locate()
+	c.fpu.fip, c.fpu.fcs = cur, c.seg[CS].Sel
+	c.fpu.fop = uint16(in.op&7)<<8 | uint16(in.modrm)
 }
 
 // storeEnv writes the 28-byte 32-bit protected-mode environment.

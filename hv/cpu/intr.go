@@ -16,6 +16,8 @@ func (c *CPU) softInt(vec int, checkDPL bool) {
 		c.raiseTrap(vec)
 	}
 	c.deliverDirect(vec, 0, false)
+	// the gate cleared TF: no single-step trap after a software interrupt
+	c.noStepTrap = true
 }
 
 // deliverDirect vectors through a live gate the Host copied from the Guest:

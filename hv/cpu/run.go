@@ -28,8 +28,9 @@ import "encoding/binary"
 //
 // Known limits: 16-bit code segments exit as unimplemented and stacks are
 // always 32-bit (B=1); no task switches, call/task gates (#GP), LDT or
-// alignment checks; x87/SSE arithmetic exits as unimplemented; with paging
-// off (tests only) an access outside mem.Phys is a not-present #PF.
+// alignment checks; x87 arithmetic outside the exact subset of fpuarith.go
+// and SIMD outside sse.go exit as unimplemented; with paging off (tests
+// only) an access outside mem.Phys is a not-present #PF.
 
 type cpuSignal struct{}
 
@@ -159,13 +160,31 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			}
 			return Exit{Reason: ExitBudget}, true
 		}
-		if slow && len(c.bps) > 0 && !*first && c.isBP(c.sbase[CS]+c.eip) {
-			return Exit{Reason: ExitBreakpoint}, true
+		// Resuming from a breakpoint stop executes the instruction there
+		// (like EFLAGS.RF); anywhere else, including the first
+		// instruction after a trap the Host handled, a breakpoint hits.
+		if slow && len(c.bps) > 0 {
+			lin := c.sbase[CS] + c.eip
+			if c.bpResumeValid && lin != c.bpResume {
+				c.bpResumeValid = false
+			}
+			if c.isBP(lin) && !(*first && c.bpResumeValid) {
+				c.bpResume, c.bpResumeValid = lin, true
+				return Exit{Reason: ExitBreakpoint}, true
+			}
 		}
 		// Follow the previous block's chain link when it is still valid
 		// (same target EIP, nothing flushed since: see c.gen).
+		// One instruction at a time (Step, breakpoints, TF): continue
+		// inside the current block while execution is sequential, so no
+		// block is decoded per instruction address.
+		start := 0
 		var nb *block
-		if blk != nil && blk.gen == c.gen {
+		if c.sBlk != nil && c.sGen == c.gen && c.eip == c.sNext && c.sIdx < len(c.sBlk.insns) {
+			nb, start = c.sBlk, c.sIdx
+		}
+		c.sBlk = nil
+		if nb == nil && blk != nil && blk.gen == c.gen {
 			if blk.l0eip == c.eip && blk.l0 != nil {
 				nb = blk.l0
 			} else if blk.l1eip == c.eip && blk.l1 != nil {
@@ -186,15 +205,20 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			}
 		}
 		blk = nb
-		ins := blk.insns
+		ins := blk.insns[start:]
 		if left := c.stopAt - c.icount; uint64(len(ins)) > left {
 			ins = ins[:left]
 		}
 		// TF: a #DB trap after every instruction that started with TF
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
+		c.noStepTrap = false
 		if slow || tf {
 			ins = ins[:1]
+			if start+1 < len(blk.insns) {
+				c.sBlk, c.sIdx, c.sGen = blk, start+1, c.gen
+				c.sNext = c.eip + uint32(ins[0].len)
+			}
 		}
 		if *first {
 			*first = false
@@ -211,6 +235,17 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			switch in.op {
 			case opMovRR32:
 				c.r[in.rm] = c.r[in.reg]
+			case opJzFast:
+				l := &c.lazy
+				var z bool
+				if l.op != lfNone && l.op < lfRol {
+					z = l.res == 0
+				} else {
+					z = c.zf()
+				}
+				if z != (in.reg&1 != 0) {
+					c.jumpTo(c.eip + in.imm)
+				}
 			case opJccFast:
 				if c.condFast(in.reg) {
 					c.jumpTo(c.eip + in.imm)
@@ -250,6 +285,36 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.r[in.rm] = r
 			case opMovRI32:
 				c.r[in.reg] = in.imm
+			case opPushR32:
+				// push32 hand-inlined for a flat SS
+				sp := c.r[ESP] - 4
+				v := c.r[in.reg]
+				if c.schkW[SS] {
+					c.push32(v)
+					break
+				}
+				lin := c.sbase[SS] + sp
+				e := &c.wt[lin>>12&tlbMask]
+				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+					p := e.pa | lin&0xFFF
+					binary.LittleEndian.PutUint32(c.ram[p:p+4], v)
+				} else {
+					c.writeSlow(lin, 4, v)
+				}
+				c.r[ESP] = sp
+			case opPopR32:
+				sp := c.r[ESP]
+				lin := c.linR(uint8(SS), sp, 4)
+				e := &c.rt[lin>>12&tlbMask]
+				var v uint32
+				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+					p := e.pa | lin&0xFFF
+					v = binary.LittleEndian.Uint32(c.ram[p : p+4])
+				} else {
+					v = c.readSlow(lin, 4)
+				}
+				c.r[ESP] = sp + 4
+				c.r[in.reg] = v
 			case opLeaFast:
 				c.r[in.reg] = c.r[in.base] + c.r[in.index]<<in.scale + in.disp
 			case opCmpRR32:
@@ -301,6 +366,9 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				return c.watchExit, true
 			}
 		}
+		if tf && c.noStepTrap {
+			tf, c.noStepTrap = false, false
+		}
 		if tf {
 			blk = nil
 			if !c.idt[VecDB].Direct {
@@ -321,6 +389,9 @@ func (c *CPU) onFault() (Exit, bool) {
 	c.cur = cur
 	if c.snapValid {
 		c.restore()
+	}
+	if c.fpuSnapValid {
+		c.fpu, c.fpuSnapValid = c.fpuSnap, false
 	}
 	f := c.flt
 	switch c.fltKind {
