@@ -246,8 +246,12 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriter(stdout)
 	counts := map[hv.EventKind]int{}
+	var handoff *hv.Event
 	m.SetEventHook(func(e hv.Event) {
 		counts[e.Kind]++
+		if e.Kind == hv.EvLinearOff {
+			handoff = &e
+		}
 		if e.Kind == hv.EvConsole {
 			out.WriteString(e.Text)
 			if strings.Contains(e.Text, "\n") {
@@ -302,6 +306,12 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
 		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
 			describe(s), s.ICount, elapsed.Seconds(), mips, counts[hv.EvHypercall], counts[hv.EvTrap], counts[hv.EvInterrupt])
+		if handoff != nil {
+			fmt.Fprintf(stderr, "lgdbg: linear_pages went off at instruction %d: first NEW_PGTABLE(%#x) took shadow slot %d\n",
+				handoff.ICount, handoff.GPgdir, handoff.Slot)
+		} else {
+			fmt.Fprintf(stderr, "lgdbg: linear_pages still on: the guest never loaded a page table\n")
+		}
 	}
 	switch s.Reason {
 	case hv.StopPowerOff, hv.StopUntil, hv.StopInstructionLimit:
