@@ -2,6 +2,7 @@ package hv
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lgdbg/lgdbg/hv/cpu"
@@ -55,7 +56,9 @@ type Stop struct {
 
 func (s Stop) String() string {
 	switch s.Reason {
-	case StopKilled, StopPowerOff, StopCrash, StopRestart, StopUnimplemented:
+	case StopPowerOff:
+		return fmt.Sprintf("power-off: the guest said %q (icount %d)", strings.TrimPrefix(s.Text, "CRASH: "), s.ICount)
+	case StopKilled, StopCrash, StopRestart, StopUnimplemented:
 		return fmt.Sprintf("%s: %s (icount %d)", s.Reason, s.Text, s.ICount)
 	case StopUntil:
 		return fmt.Sprintf("until %s at icount %d", s.Event, s.ICount)

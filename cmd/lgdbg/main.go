@@ -4,7 +4,8 @@
 //	lgdbg run [flags] [bzImage|vmlinux]
 //
 // With no image it boots the embedded demo guest, which walks the
-// linear_pages handoff and powers off.
+// linear_pages handoff and powers off; in the TUI it pauses right after the
+// handoff so the moment can be inspected.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/boot"
 	"github.com/lgdbg/lgdbg/tests/guests"
+	"github.com/lgdbg/lgdbg/ui"
 	"golang.org/x/term"
 )
 
@@ -54,9 +56,10 @@ flags:
   --append CMDLINE      kernel command line
   --initrd FILE         initial ramdisk
   --pae / --no-pae      force the paging mode (default: from the image, else non-PAE)
-  --headless            console on stdout, summary on stderr (the only mode until the TUI lands)
+  --headless            no TUI: console on stdout, summary on stderr
   --gdb [HOST]:PORT     serve the GDB remote protocol (loopback unless HOST is given)
-  -S                    start paused (with --gdb: wait for gdb's continue)
+  -S                    start paused (TUI: until c; --gdb: until gdb continues)
+  --intel               Intel syntax in the TUI's disassembly (default: GNU/AT&T)
   --trace FILE          write every event as JSON lines to FILE
   --max-instructions N  stop after N guest instructions
   --until EVENT         stop at the first EVENT: hcall:NEW_PGTABLE, linear-off,
@@ -78,6 +81,7 @@ type options struct {
 	quiet     bool
 	gdb       string
 	paused    bool
+	intel     bool
 	imagePath string
 }
 
@@ -97,6 +101,7 @@ func parseRun(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quiet, "q", false, "")
 	fs.StringVar(&o.gdb, "gdb", "", "")
 	fs.BoolVar(&o.paused, "S", false, "")
+	fs.BoolVar(&o.intel, "intel", false, "")
 	// Flags may come before or after the image, as with QEMU.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -115,8 +120,8 @@ func parseRun(args []string, stderr io.Writer) (*options, error) {
 	if o.pae && o.noPAE {
 		return nil, errors.New("--pae and --no-pae contradict each other")
 	}
-	if o.paused && o.gdb == "" {
-		return nil, errors.New("-S starts the guest paused for a debugger: give --gdb PORT too")
+	if o.paused && o.gdb == "" && o.headless {
+		return nil, errors.New("-S starts the guest paused for a debugger: with --headless, give --gdb PORT too")
 	}
 	return o, nil
 }
@@ -142,6 +147,10 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
 		return exitUsage
 	}
+	if !o.headless && (!isTerminal(stdout) || !term.IsTerminal(int(os.Stdin.Fd()))) {
+		fmt.Fprintln(stderr, "lgdbg: the TUI needs a terminal on stdin and stdout; use --headless for scripts and pipes")
+		return exitUsage
+	}
 	cfg, closeTrace, err := machineConfig(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
@@ -163,7 +172,30 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lgdbg: gdb stub listening on %s (gdb -ex 'target remote %s')\n", ln.Addr(), ln.Addr())
 		go gdbstub.Serve(context.Background(), ln, m, gdbstub.Options{})
 	}
+	if !o.headless {
+		return runTUI(m, o, stderr)
+	}
 	return runHeadless(m, o, stdin, stdout, stderr)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// runTUI is the main job: the guest in the TUI, running unless -S.
+func runTUI(m *hv.Machine, o *options, stderr io.Writer) int {
+	syntax := "gnu"
+	if o.intel {
+		syntax = "intel"
+	}
+	if err := ui.Run(m, ui.Options{StartPaused: o.paused, ImageName: imageName(o), Syntax: syntax}); err != nil {
+		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
+		return exitGuest
+	}
+	s := m.LastStop()
+	fmt.Fprintf(stderr, "lgdbg: %s\n", describe(s))
+	return exitOK
 }
 
 func imageName(o *options) string {
@@ -219,7 +251,12 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 	}
 	// A person typing at the console, or at gdb, wants an idle Guest to
 	// wait in real time; a script piping stdin wants determinism.
-	cfg.IdleRealtime = o.gdb != "" || term.IsTerminal(int(os.Stdin.Fd()))
+	cfg.IdleRealtime = o.gdb != "" || !o.headless || term.IsTerminal(int(os.Stdin.Fd()))
+	// The demo in the TUI stops right after the handoff it exists to
+	// show; c continues it to power-off.
+	if o.imagePath == "" && !o.headless && o.until == "" && !o.paused {
+		o.until = "linear-off"
+	}
 	if o.until != "" {
 		if cfg.Until, err = hv.ParseUntil(o.until); err != nil {
 			return cfg, noop, err

@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
+)
+
+// keySpec is one key: a rune (key == tcell.KeyRune) or a special key.
+type keySpec struct {
+	key tcell.Key
+	r   rune
+}
+
+func runeKey(r rune) keySpec { return keySpec{tcell.KeyRune, r} }
+
+// Scopes: where a binding applies. Global bindings work in every pane
+// except the console, which sends typed keys to the Guest (see
+// consoleKeys); pane bindings only while that pane has the focus.
+const (
+	scopeGlobal  = ""
+	scopeDisasm  = "Disassembly"
+	scopeMemory  = "Memory"
+	scopeConsole = "Console"
+)
+
+// binding is one row of the keymap. The help overlay is generated from
+// the same table the key dispatcher reads, so the two cannot disagree
+// (the lazygit/k9s approach, anchors.md §F).
+type binding struct {
+	keys  []keySpec
+	label string // the keys as the help shows them
+	scope string
+	help  string
+	act   func(a *app, ev *tcell.EventKey)
+}
+
+// keymap is built once; dispatch and help both read it.
+var keymap = []binding{
+	{keys: []keySpec{runeKey('c')}, label: "c", help: "continue the guest", act: (*app).cmdContinue},
+	{keys: []keySpec{runeKey('p'), {tcell.KeyCtrlC, 0}}, label: "p  Ctrl-C", help: "pause the guest", act: (*app).cmdPause},
+	{keys: []keySpec{runeKey('s'), runeKey('i')}, label: "s  i", help: "step one instruction (stepi)", act: (*app).cmdStep},
+	{keys: []keySpec{runeKey('w')}, label: "w", help: "set the walk address (:walk ADDR)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "walk ") }},
+	{keys: []keySpec{runeKey('g')}, label: "g", help: "go to an address in the memory pane (:x ADDR)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "x ") }},
+	{keys: []keySpec{runeKey('b')}, label: "b", help: "toggle a breakpoint at the disassembly cursor", act: (*app).cmdToggleBreak},
+	{keys: []keySpec{{tcell.KeyTab, 0}, {tcell.KeyBacktab, 0}}, label: "Tab  S-Tab", help: "focus the next / previous pane", act: (*app).cmdCycleFocus},
+	{keys: digitKeys(), label: "1-7", help: "focus pane N (numbers are in the pane titles)", act: func(a *app, ev *tcell.EventKey) { a.focusPane(pane(ev.Rune() - '1')) }},
+	{keys: []keySpec{runeKey('?')}, label: "?", help: "this help (Esc or ? closes it)", act: func(a *app, _ *tcell.EventKey) { a.showHelp(true) }},
+	{keys: []keySpec{runeKey(':')}, label: ":", help: "command line (commands below; Esc cancels)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "") }},
+	{keys: []keySpec{runeKey('/')}, label: "/", help: "filter the hypercall log (empty shows all)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt("/", a.filter) }},
+	{keys: []keySpec{runeKey('q')}, label: "q", help: "quit (the guest is paused, not killed)", act: func(a *app, _ *tcell.EventKey) { a.quit() }},
+
+	{keys: []keySpec{{tcell.KeyUp, 0}, {tcell.KeyDown, 0}, runeKey('k'), runeKey('j')}, label: "Up Down j k", scope: scopeDisasm, help: "move the cursor one instruction", act: (*app).disasmMove},
+	{keys: []keySpec{{tcell.KeyPgUp, 0}, {tcell.KeyPgDn, 0}}, label: "PgUp PgDn", scope: scopeDisasm, help: "move the cursor one screen", act: (*app).disasmMove},
+	{keys: []keySpec{runeKey('.')}, label: ".", scope: scopeDisasm, help: "back to EIP (follow it again)", act: (*app).disasmMove},
+	{keys: []keySpec{{tcell.KeyUp, 0}, {tcell.KeyDown, 0}, runeKey('k'), runeKey('j')}, label: "Up Down j k", scope: scopeMemory, help: "scroll one line", act: (*app).memMove},
+	{keys: []keySpec{{tcell.KeyPgUp, 0}, {tcell.KeyPgDn, 0}}, label: "PgUp PgDn", scope: scopeMemory, help: "scroll one screen", act: (*app).memMove},
+}
+
+// consoleHelp documents the console pane, whose keys are not bindings.
+var consoleHelp = [][2]string{
+	{"any key", "typed into the guest console (TryConsoleInput)"},
+	{"Tab  S-Tab", "leave the console: next / previous pane"},
+	{"Esc", "leave the console for the disassembly"},
+	{"Ctrl-C", "pause the guest"},
+}
+
+func digitKeys() []keySpec {
+	var ks []keySpec
+	for r := '1'; r < '1'+rune(numPanes); r++ {
+		ks = append(ks, runeKey(r))
+	}
+	return ks
+}
+
+func (k keySpec) matches(ev *tcell.EventKey) bool {
+	if k.key == tcell.KeyRune {
+		return ev.Key() == tcell.KeyRune && ev.Rune() == k.r && ev.Modifiers()&(tcell.ModAlt|tcell.ModCtrl) == 0
+	}
+	return ev.Key() == k.key
+}
+
+// lookupKey finds the binding for ev in scope; pane bindings win over
+// global ones.
+func lookupKey(ev *tcell.EventKey, scope string) (binding, bool) {
+	if scope != scopeGlobal {
+		if b, ok := findKey(ev, scope); ok {
+			return b, true
+		}
+	}
+	return findKey(ev, scopeGlobal)
+}
+
+func findKey(ev *tcell.EventKey, scope string) (binding, bool) {
+	for _, b := range keymap {
+		if b.scope != scope {
+			continue
+		}
+		for _, k := range b.keys {
+			if k.matches(ev) {
+				return b, true
+			}
+		}
+	}
+	return binding{}, false
+}
+
+// helpText renders the keymap for the overlay.
+func helpText() string {
+	var sb strings.Builder
+	sb.WriteString("[::b]lgdbg keys[::-]  (gdb TUI single-key style)\n")
+	section := func(title string) {
+		fmt.Fprintf(&sb, "\n[yellow]%s[-]\n", title)
+	}
+	row := func(keys, help string) {
+		fmt.Fprintf(&sb, "  %-12s %s\n", tview.Escape(keys), tview.Escape(help))
+	}
+	for _, scope := range []string{scopeGlobal, scopeDisasm, scopeMemory} {
+		if scope == scopeGlobal {
+			section("Everywhere but the console")
+		} else {
+			section("In the " + scope + " pane")
+		}
+		for _, b := range keymap {
+			if b.scope == scope {
+				row(b.label, b.help)
+			}
+		}
+	}
+	section("In the Console pane")
+	for _, r := range consoleHelp {
+		row(r[0], r[1])
+	}
+	section("Commands after :")
+	width := 0
+	for _, c := range commands {
+		usage, _, _ := strings.Cut(c.usage, "  ")
+		width = max(width, len(usage))
+	}
+	for _, c := range commands {
+		usage, what, _ := strings.Cut(c.usage, "  ")
+		pad := strings.Repeat(" ", width-len(usage))
+		fmt.Fprintf(&sb, "  %s%s  %s\n", tview.Escape(usage), pad, tview.Escape(strings.TrimSpace(what)))
+	}
+	section("Addresses")
+	row("", "hex numbers (0x optional), symbols, registers ($esp), sums: start_kernel+0x10")
+	row("", "mouse: click a pane to focus it")
+	return sb.String()
+}
