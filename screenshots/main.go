@@ -102,55 +102,24 @@ func generate(dir string) ([]shot, error) {
 		if err := writePNG(path, render(f)); err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
-		shots = append(shots, shot{name: sc.name, path: path, text: f.text()})
+		shots = append(shots, shot{name: sc.name, path: path, text: f.Text()})
 	}
 	return shots, nil
-}
-
-// frame is a copy of the screen's cells.
-type frame struct {
-	w, h   int
-	runes  []rune
-	styles []tcell.Style
-}
-
-func capture(s tcell.Screen) frame {
-	w, h := s.Size()
-	f := frame{w: w, h: h, runes: make([]rune, w*h), styles: make([]tcell.Style, w*h)}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			r, _, st, _ := s.GetContent(x, y)
-			if r == 0 {
-				r = ' '
-			}
-			f.runes[y*w+x], f.styles[y*w+x] = r, st
-		}
-	}
-	return f
-}
-
-func (f frame) text() string {
-	var sb strings.Builder
-	for y := 0; y < f.h; y++ {
-		sb.WriteString(string(f.runes[y*f.w : (y+1)*f.w]))
-		sb.WriteByte('\n')
-	}
-	return sb.String()
 }
 
 const waitLimit = 20 * time.Second
 
 // runScript runs the UI on a fresh demo guest, plays the steps and returns
 // the frame after the last one has settled.
-func runScript(steps []step) (frame, error) {
+func runScript(steps []step) (ui.Frame, error) {
 	m, err := hv.New(hv.Config{Image: guests.BootImage})
 	if err != nil {
-		return frame{}, err
+		return ui.Frame{}, err
 	}
 	scr := tcell.NewSimulationScreen("UTF-8")
 	var (
 		mu   sync.Mutex
-		last frame
+		last ui.Frame
 		n    int // frames drawn
 	)
 	opts := ui.Options{
@@ -158,7 +127,7 @@ func runScript(steps []step) (frame, error) {
 		ImageName:   "boot.bzImage (demo)",
 		Screen:      scr,
 		AfterDraw: func(s tcell.Screen) {
-			f := capture(s)
+			f := ui.CaptureFrame(s)
 			mu.Lock()
 			last, n = f, n+1
 			mu.Unlock()
@@ -166,12 +135,12 @@ func runScript(steps []step) (frame, error) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- ui.Run(m, opts) }()
-	current := func() (frame, int) {
+	current := func() (ui.Frame, int) {
 		mu.Lock()
 		defer mu.Unlock()
 		return last, n
 	}
-	waitFor := func(what string, ok func(frame) bool) error {
+	waitFor := func(what string, ok func(ui.Frame) bool) error {
 		deadline := time.Now().Add(waitLimit)
 		for {
 			select {
@@ -184,7 +153,7 @@ func runScript(steps []step) (frame, error) {
 			}
 			if time.Now().After(deadline) {
 				f, _ := current()
-				return fmt.Errorf("timed out waiting for %s; screen:\n%s", what, f.text())
+				return fmt.Errorf("timed out waiting for %s; screen:\n%s", what, f.Text())
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -201,13 +170,13 @@ func runScript(steps []step) (frame, error) {
 	}
 
 	// The simulation screen starts at 80x25; resize once it is up.
-	if err := waitFor("the first frame", func(f frame) bool { return f.w > 0 }); err != nil {
-		return frame{}, errors.Join(err, quit())
+	if err := waitFor("the first frame", func(f ui.Frame) bool { return f.W > 0 }); err != nil {
+		return ui.Frame{}, errors.Join(err, quit())
 	}
 	scr.SetSize(cols, rows)
 	scr.PostEvent(tcell.NewEventResize(cols, rows))
-	if err := waitFor("the resize", func(f frame) bool { return f.w == cols && f.h == rows }); err != nil {
-		return frame{}, errors.Join(err, quit())
+	if err := waitFor("the resize", func(f ui.Frame) bool { return f.W == cols && f.H == rows }); err != nil {
+		return ui.Frame{}, errors.Join(err, quit())
 	}
 	for _, st := range steps {
 		for _, r := range st.keys {
@@ -221,23 +190,23 @@ func runScript(steps []step) (frame, error) {
 			}
 		}
 		if st.wait != "" {
-			if err := waitFor(fmt.Sprintf("%q", st.wait), func(f frame) bool { return strings.Contains(f.text(), st.wait) }); err != nil {
-				return frame{}, errors.Join(err, quit())
+			if err := waitFor(fmt.Sprintf("%q", st.wait), func(f ui.Frame) bool { return strings.Contains(f.Text(), st.wait) }); err != nil {
+				return ui.Frame{}, errors.Join(err, quit())
 			}
 		}
 	}
 	// Settle: the guest is stopped, so after a few more refreshes the
 	// frame no longer changes.
-	var f frame
+	var f ui.Frame
 	for range 50 {
 		_, before := current()
 		time.Sleep(150 * time.Millisecond)
 		var after int
 		f, after = current()
-		prev := f.text()
+		prev := f.Text()
 		time.Sleep(150 * time.Millisecond)
 		g, _ := current()
-		if after > before && g.text() == prev {
+		if after > before && g.Text() == prev {
 			break
 		}
 	}
@@ -263,15 +232,15 @@ func rgb(c tcell.Color, def color.RGBA) color.RGBA {
 	return color.RGBA{uint8(r), uint8(g), uint8(b), 0xff}
 }
 
-// render paints a frame.
-func render(f frame) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, f.w*cellW, f.h*cellH))
+// render paints a ui.Frame.
+func render(f ui.Frame) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, f.W*cellW, f.H*cellH))
 	draw.Draw(img, img.Bounds(), &image.Uniform{defaultBG}, image.Point{}, draw.Src)
 	regular := inconsolata.Regular8x16
 	bold := inconsolata.Bold8x16
-	for y := 0; y < f.h; y++ {
-		for x := 0; x < f.w; x++ {
-			r, st := f.runes[y*f.w+x], f.styles[y*f.w+x]
+	for y := 0; y < f.H; y++ {
+		for x := 0; x < f.W; x++ {
+			r, st := f.Runes[y*f.W+x], f.Styles[y*f.W+x]
 			fgc, bgc, attr := st.Decompose()
 			fg, bg := rgb(fgc, defaultFG), rgb(bgc, defaultBG)
 			if attr&tcell.AttrReverse != 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/lgdbg/lgdbg/ui"
 	"image"
 	"image/color"
 	"image/png"
@@ -71,9 +72,9 @@ func decode(t *testing.T, path string) image.Image {
 func TestRenderCells(t *testing.T) {
 	// A reversed red "A" next to a box corner: the cell colours swap and
 	// the corner is drawn although the font has no glyph for it.
-	f := frame{w: 2, h: 1, runes: []rune{'A', '┌'}}
-	f.styles = make([]tcell.Style, 2)
-	f.styles[0] = tcell.StyleDefault.Foreground(tcell.ColorRed).Reverse(true)
+	f := ui.Frame{W: 2, H: 1, Runes: []rune{'A', '┌'}}
+	f.Styles = make([]tcell.Style, 2)
+	f.Styles[0] = tcell.StyleDefault.Foreground(tcell.ColorRed).Reverse(true)
 	img := render(f)
 	if got := img.RGBAAt(0, 0); got != (color.RGBA{0xff, 0, 0, 0xff}) {
 		t.Errorf("reversed cell background = %v, want red", got)

@@ -397,8 +397,8 @@ func TestDrawTooSmall(t *testing.T) {
 		scr.SetSize(sz.w, sz.h)
 		drawTooSmall(scr, sz.w, sz.h) // must not panic at any size
 		scr.Show()
-		f := captureFrame(scr)
-		text := strings.Join(strings.Fields(f.text()), " ")
+		f := CaptureFrame(scr)
+		text := strings.Join(strings.Fields(f.Text()), " ")
 		if sz.w >= 30 && !strings.Contains(text, TooSmallMessage) {
 			t.Errorf("%dx%d: %q lacks %q", sz.w, sz.h, text, TooSmallMessage)
 		}

@@ -29,39 +29,7 @@ type harness struct {
 	done chan error
 
 	mu    sync.Mutex
-	frame frame // the last frame drawn
-}
-
-// frame is a copy of the screen taken on the UI goroutine (AfterDraw), so
-// reading it never races with drawing.
-type frame struct {
-	w, h   int
-	runes  []rune
-	styles []tcell.Style
-}
-
-func captureFrame(s tcell.Screen) frame {
-	w, h := s.Size()
-	f := frame{w: w, h: h, runes: make([]rune, w*h), styles: make([]tcell.Style, w*h)}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			r, _, st, _ := s.GetContent(x, y)
-			if r == 0 {
-				r = ' '
-			}
-			f.runes[y*w+x], f.styles[y*w+x] = r, st
-		}
-	}
-	return f
-}
-
-func (f frame) text() string {
-	var sb strings.Builder
-	for y := 0; y < f.h; y++ {
-		sb.WriteString(string(f.runes[y*f.w : (y+1)*f.w]))
-		sb.WriteByte('\n')
-	}
-	return sb.String()
+	frame Frame // the last frame drawn
 }
 
 // start runs the UI on the demo guest, paused at its entry point, at w x h.
@@ -80,7 +48,7 @@ func startImage(t *testing.T, image []byte, w, h int) *harness {
 	hs := &harness{t: t, m: m, scr: scr, done: make(chan error, 1)}
 	a := newApp(m, Options{StartPaused: true, ImageName: "demo", Screen: scr, Refresh: 20 * time.Millisecond,
 		AfterDraw: func(s tcell.Screen) {
-			f := captureFrame(s)
+			f := CaptureFrame(s)
 			hs.mu.Lock()
 			hs.frame = f
 			hs.mu.Unlock()
@@ -115,17 +83,17 @@ func (hs *harness) resize(w, h int) {
 	hs.scr.PostEvent(tcell.NewEventResize(w, h))
 	hs.waitUntil(fmt.Sprintf("a %dx%d screen", w, h), func(string) bool {
 		f := hs.last()
-		return f.w == w && f.h == h
+		return f.W == w && f.H == h
 	})
 }
 
-func (hs *harness) last() frame {
+func (hs *harness) last() Frame {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	return hs.frame
 }
 
-func (hs *harness) text() string { return hs.last().text() }
+func (hs *harness) text() string { return hs.last().Text() }
 
 func (hs *harness) waitUntil(what string, ok func(screen string) bool) string {
 	hs.t.Helper()
@@ -226,13 +194,13 @@ func TestPanesAppear(t *testing.T) {
 }
 
 // cellStyle finds sub on the screen and returns its first cell's style.
-func cellStyle(t *testing.T, f frame, sub string) tcell.Style {
+func cellStyle(t *testing.T, f Frame, sub string) tcell.Style {
 	t.Helper()
-	text := f.text()
+	text := f.Text()
 	for y, line := range strings.Split(text, "\n") {
 		if i := strings.Index(line, sub); i >= 0 {
 			x := len([]rune(line[:i]))
-			return f.styles[y*f.w+x]
+			return f.Styles[y*f.W+x]
 		}
 	}
 	t.Fatalf("%q not on screen:\n%s", sub, text)

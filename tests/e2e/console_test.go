@@ -7,14 +7,9 @@ package e2e
 // console and the trace intact.
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,37 +33,7 @@ func lgdbgStdin(t *testing.T, input string, args ...string) result {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	trace := filepath.Join(dir, "trace.jsonl")
-	cmd := exec.Command(lgdbgBin, append([]string{"run", "--headless", "--trace", trace}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = f, &out, &errb
-	err = cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("lgdbg %v: %v", args, err)
-	}
-	tf, err := os.Open(trace)
-	if err != nil {
-		t.Fatalf("no trace: %v", err)
-	}
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("trace line %q: %v", sc.Text(), err)
-		}
-		r.trace = append(r.trace, e)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("reading the trace: %v", err)
-	}
-	return r
+	return runLgdbg(t, f, args...)
 }
 
 // bootLines are the lines vconsole prints before it waits for input: its

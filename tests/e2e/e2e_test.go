@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,15 +64,22 @@ type result struct {
 	trace          []map[string]any
 }
 
-// lgdbg runs the CLI with args and collects what a user would see.
+// lgdbg runs the CLI with args and empty stdin and collects what a user
+// would see.
 func lgdbg(t *testing.T, args ...string) result {
+	t.Helper()
+	return runLgdbg(t, strings.NewReader(""), args...)
+}
+
+// runLgdbg runs `lgdbg run --headless --trace FILE args...` with stdin and
+// returns its output, exit status and parsed trace.
+func runLgdbg(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
 	trace := filepath.Join(t.TempDir(), "trace.jsonl")
 	full := append([]string{"run", "--headless", "--trace", trace}, args...)
 	cmd := exec.Command(lgdbgBin, full...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Stdin = strings.NewReader("")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
 	err := cmd.Run()
 	r := result{stdout: out.String(), stderr: errb.String()}
 	var ee *exec.ExitError
@@ -81,17 +89,22 @@ func lgdbg(t *testing.T, args ...string) result {
 	case err != nil:
 		t.Fatalf("lgdbg %v: %v", args, err)
 	}
-	if f, err := os.Open(trace); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var e map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatalf("trace line %q: %v", sc.Text(), err)
-			}
-			r.trace = append(r.trace, e)
+	f, err := os.Open(trace)
+	if err != nil {
+		return r // lgdbg refused its arguments before opening the trace
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("trace line %q: %v", sc.Text(), err)
 		}
+		r.trace = append(r.trace, e)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("reading the trace: %v", err)
 	}
 	return r
 }
