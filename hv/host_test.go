@@ -67,6 +67,29 @@ func TestKillReasons(t *testing.T) {
 		{"live data segment replaced by a non-present one", init + "HCALL 18, 13, 0xFFFF, 0x00CF1300\n", "unhandled trap 256", false},
 		{"NOTIFY beyond guest memory", init + fmt.Sprintf("HCALL 17, %#x\n", testRAM+0x100000), fmt.Sprintf("Bad NOTIFY %#x", testRAM+0x100000), false},
 	}
+	// Guest page tables: 0..4 MiB identity-mapped, nothing else, loaded
+	// with the first NEW_PGTABLE (so linear_pages is off).
+	paging := init + `
+	movl $0x301000, %edi
+	movl $0x63, %eax
+	movl $1024, %ecx
+1:	movl %eax, (%edi)
+	addl $4, %edi
+	addl $0x1000, %eax
+	loop 1b
+	movl $0x301067, 0x300000
+	HCALL 4, 0x300000
+`
+	cases = append(cases, []struct {
+		name, src, want string
+		pae             bool
+	}{
+		{"kernel stack that is not mapped", paging + "HCALL 7, 0x69, 0x900000, 1\n", "bad stack page 0x8fffff", false},
+		{"page fault with no handler", paging + "movl 0x800000, %eax\n", "unhandled trap 14 at 0x10005b (0x800000)", false},
+		{"reflection onto an unmapped stack", paging + "HCALL 6, 6, 0x00610000, 0x00108E00\nmovl $0x800000, %esp\nud2\n", "Bad address 0x800000", false},
+		{"page directory entry with PSE", paging + "movl $0x4000E7, 0x300004\nmovl 0x400000, %eax\n", "bad page directory entry", false},
+		{"SET_PGD index past the table", paging + "HCALL 15, 0x300000, 1024\n", "Attempt to set pgd 1024/1024", false},
+	}...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newTestHost(t, c.src+powerOff, c.pae)
