@@ -51,7 +51,7 @@ lguest_data:
 	.text
 `
 
-func assemble(t *testing.T, src string) []byte {
+func assemble(t testing.TB, src string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath("as"); err != nil {
 		t.Skip("binutils (as, ld) not installed")
@@ -86,7 +86,7 @@ func assemble(t *testing.T, src string) []byte {
 // newTestHost assembles src and builds a Host around it, as the Launcher
 // would around a kernel (but without boot_params: these guests don't read
 // them).
-func newTestHost(t *testing.T, src string, pae bool) *Host {
+func newTestHost(t testing.TB, src string, pae bool) *Host {
 	t.Helper()
 	code := assemble(t, src)
 	h, err := newHost(hostConfig{ram: testRAM, pae: pae}, func(m *mem.Phys) (uint32, error) {

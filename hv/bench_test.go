@@ -7,7 +7,7 @@ import "testing"
 // takes tens of thousands of each. One op is one round trip.
 
 func BenchmarkHypercallRoundTrip(b *testing.B) {
-	h := newTestHost(&testing.T{}, `
+	h := newTestHost(b, `
 	HCALL 1, lguest_data
 1:	HCALL 19
 	jmp 1b
@@ -24,7 +24,7 @@ func BenchmarkHypercallRoundTrip(b *testing.B) {
 // after every 4096 pages, so each touch is a #PF exit, demand_page and
 // re-entry.
 func BenchmarkDemandFaultRoundTrip(b *testing.B) {
-	h := newTestHost(&testing.T{}, `
+	h := newTestHost(b, `
 	HCALL 1, lguest_data
 2:	movl $0x400000, %edi
 	movl $4096, %ecx
