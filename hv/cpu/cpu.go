@@ -36,8 +36,6 @@ type CPU struct {
 	blkIns []insn
 	blkEIP uint32
 	lazy   lazyFlags
-	// rotPrev is the producer before a pending rotate (see lfRol)
-	rotPrev lazyFlags
 	// flags holds every EFLAGS bit; the six arithmetic bits are only
 	// authoritative when lazy.op == lfNone.
 	flags uint32
@@ -111,7 +109,6 @@ type CPU struct {
 type snapshot struct {
 	r     [9]uint32
 	lazy  lazyFlags
-	prev  lazyFlags
 	flags uint32
 	seg   [6]Segment
 	cpl   int
@@ -163,7 +160,7 @@ func (c *CPU) EFLAGS() uint32 { return c.getFlags() }
 // SetEFLAGS loads EFLAGS wholesale (Host side: no privilege rules). The
 // reserved bits are forced to their fixed values.
 func (c *CPU) SetEFLAGS(v uint32) {
-	c.lazy.op = lfNone
+	c.lazy.op, c.lazy.rop = lfNone, 0
 	c.flags = v&0x003F7FD5 | 2
 }
 
@@ -270,13 +267,13 @@ func (c *CPU) ICount() uint64 { return c.icount }
 func (c *CPU) RequestStop() { c.stopReq.Store(true) }
 
 func (c *CPU) save() {
-	c.hostSnap = snapshot{r: c.r, lazy: c.lazy, prev: c.rotPrev, flags: c.flags, seg: c.seg, cpl: c.cpl}
+	c.hostSnap = snapshot{r: c.r, lazy: c.lazy, flags: c.flags, seg: c.seg, cpl: c.cpl}
 	c.snapValid = true
 }
 
 func (c *CPU) restore() {
 	s := &c.hostSnap
-	c.r, c.lazy, c.rotPrev, c.flags = s.r, s.lazy, s.prev, s.flags
+	c.r, c.lazy, c.flags = s.r, s.lazy, s.flags
 	for i := range c.seg {
 		if c.seg[i] != s.seg[i] {
 			c.setSegCache(SReg(i), s.seg[i])

@@ -154,6 +154,7 @@ func init() {
 		attr2[o] = aUD
 	}
 	attr2[0x0B] = aUD
+	attr2[0x37] = aUD    // GETSEC: SMX is not claimed by CPUID (CR4.SMXE = 0)
 	attr2[0x34] |= aTerm // sysenter
 	attr2[0x35] |= aTerm
 	attr2[0xA1] |= aTerm // pop fs may fault; keep simple
@@ -228,7 +229,11 @@ func decode(b []byte, in *insn) decStatus {
 		in.op = 0x100 | uint16(op)
 		at = attr2[op]
 		if op == 0x38 || op == 0x3A {
-			// three-byte maps (SSSE3/SSE4): decode the length only.
+			// three-byte maps: every instruction there (SSSE3, SSE4.1,
+			// SSE4.2 CRC32, MOVBE, AES, PCLMUL, ADX, INVPCID...) needs a
+			// CPUID feature we do not claim (cpuid.go), so #UD as on a
+			// CPU without them; the kernel's feature checks keep it from
+			// running them (spec §10.3). Decode the length only.
 			if _, ok = next(); !ok {
 				return tooLong(b, n, in)
 			}
@@ -236,7 +241,7 @@ func decode(b []byte, in *insn) decStatus {
 			if op == 0x3A {
 				at |= aI8
 			}
-			in.op = opUnimpl
+			in.op = opUD
 		}
 	} else {
 		in.op = uint16(op)
@@ -410,9 +415,9 @@ func specialise(in *insn) {
 	case op == 0x8B && !in.mem:
 		in.op = opMovRR32
 		in.rm, in.reg = in.reg, in.rm
-	case op == 0x8B && in.mem:
+	case op == 0x8B && in.mem && !in.a16:
 		in.op = opMovLoad32
-	case op == 0x89 && in.mem:
+	case op == 0x89 && in.mem && !in.a16:
 		in.op = opMovStore32
 	case op < 0x40 && (op&7 == 1 || op&7 == 3) && !in.mem && op>>3 != 2 && op>>3 != 3:
 		// ADD OR AND SUB XOR CMP between registers: rm is the destination
@@ -617,8 +622,32 @@ func validate(in *insn) {
 		}
 	case 0xD6:
 		// SALC is valid on real silicon
+	case 0xDB, 0xDD, 0xDF:
+		if in.mem && in.reg == 1 {
+			in.op = opUD // FISTTP is SSE3, not claimed by CPUID
+		}
+	}
+	if sse3(in) {
+		in.op = opUD // CPUID.1:ECX.SSE3 = 0: #UD as on a CPU without it
 	}
 	if in.op == opUD || in.op == opUnimpl || in.op == opGP0 {
 		in.term = true
 	}
+}
+
+// sse3 reports the SSE3 instructions of the two-byte map (the last F2/F3
+// prefix, else 66, selects them): MOVSLDUP MOVSHDUP MOVDDUP HADDPx HSUBPx
+// ADDSUBPx LDDQU.
+func sse3(in *insn) bool {
+	switch in.op {
+	case 0x112:
+		return in.rep != 0
+	case 0x116:
+		return in.rep == 0xF3
+	case 0x17C, 0x17D, 0x1D0:
+		return in.rep == 0xF2 || (in.rep == 0 && in.osz16)
+	case 0x1F0:
+		return in.rep == 0xF2
+	}
+	return false
 }

@@ -11,9 +11,9 @@ func (c *CPU) exec(in *insn) {
 	case opMovRR32:
 		c.r[in.rm] = c.r[in.reg]
 	case opMovLoad32:
-		c.r[in.reg] = c.read32(c.linR(in.seg, c.ea(in), 4))
+		c.r[in.reg] = c.read32(c.linR(in.seg, c.ea32(in), 4))
 	case opMovStore32:
-		c.write32(c.linW(in.seg, c.ea(in), 4), c.r[in.reg])
+		c.write32(c.linW(in.seg, c.ea32(in), 4), c.r[in.reg])
 	case opAluRR32:
 		// reg form of 01/03/09/0B/...: rm is the destination
 		v := c.aluOp(in.reg>>3, c.r[in.rm], c.r[in.reg&7], 4)
@@ -35,10 +35,10 @@ func (c *CPU) exec(in *insn) {
 		a, b := c.r[in.rm], c.r[in.reg]
 		c.setLazy(lfSub, 0, a-b, a, b)
 	case opLeaFast:
-		c.r[in.reg] = c.r[in.base] + c.r[in.index]<<in.scale + in.disp
+		c.r[in.reg] = c.ea32(in)
 	case opIncR32, opDecR32:
 		l := &c.lazy
-		if l.op != lfNone && l.op != lfInc && l.op != lfDec {
+		if l.rop != 0 || l.op != lfNone && l.op != lfInc && l.op != lfDec {
 			c.flags = c.flags&^FlagCF | c.cf()
 		}
 		a := c.r[in.reg]

@@ -19,10 +19,11 @@ const (
 	lfShr                // res = a >> b
 	lfSar                // res = int32(a) >> b
 	// Rotates define only CF and OF; the other four flags are those of the
-	// producer before them, kept in c.rotPrev (never itself a rotate), so a
-	// rotate costs no flag materialisation either. Keep these two last:
-	// zf/sf/pf/af test op >= lfRol.
-	lfRol // res = rotated value (shifted like the others)
+	// producer before them. A rotate therefore never replaces op/res/a/b:
+	// it is recorded beside them in rop/rsh/rres, so it costs no flag
+	// materialisation and no copy of the older producer (copying the
+	// struct stalled on store forwarding: ~6% of the SHA-256 rounds).
+	lfRol // rres = rotated value (shifted like the others)
 	lfRor
 )
 
@@ -31,9 +32,13 @@ const arithMask = FlagCF | FlagPF | FlagAF | FlagZF | FlagSF | FlagOF
 type lazyFlags struct {
 	op  uint8
 	sh  uint8 // 24 for byte, 16 for word, 0 for dword operations
+	rop uint8 // lfRol/lfRor: a rotate after op owns CF and OF; 0 = none
+	rsh uint8 // the rotate's operand shift (like sh)
 	res uint32
 	a   uint32
 	b   uint32
+	// rres is the pending rotate's result, shifted left by rsh
+	rres uint32
 }
 
 // setLazy records a lazy-flags producer. Fields are stored one by one: a
@@ -41,7 +46,7 @@ type lazyFlags struct {
 // load, which stalls on store forwarding (measured: ~25% of the CRC loop).
 func (c *CPU) setLazy(op, sh uint8, res, a, b uint32) {
 	l := &c.lazy
-	l.op, l.sh, l.res, l.a, l.b = op, sh, res, a, b
+	l.op, l.sh, l.rop, l.rsh, l.res, l.a, l.b = op, sh, 0, 0, res, a, b
 }
 
 // shTab maps an operand size in bytes to the lazy-flags shift.
@@ -63,6 +68,12 @@ var parity = func() (t [256]uint8) {
 
 func (c *CPU) cf() uint32 {
 	l := &c.lazy
+	switch l.rop {
+	case lfRol:
+		return l.rres >> l.rsh & 1
+	case lfRor:
+		return l.rres >> 31
+	}
 	switch l.op {
 	case lfAdd:
 		return b2u(l.res < l.a)
@@ -80,37 +91,20 @@ func (c *CPU) cf() uint32 {
 		return l.a >> (l.b - 1) & 1
 	case lfSar:
 		return uint32(int32(l.a)>>(l.b-1)) & 1
-	case lfRol:
-		return l.res >> l.sh & 1
-	case lfRor:
-		return l.res >> 31
 	}
 	return c.flags & FlagCF
 }
 
-// prevFlags materialises the flags of the producer before a rotate.
-func (c *CPU) prevFlags() uint32 {
-	cur := c.lazy
-	c.lazy = c.rotPrev
-	f := c.getFlags()
-	c.lazy = cur
-	return f
-}
-
-// setRot records a rotate's result (already shifted by sh).
+// setRot records a rotate's result (already shifted by sh); the producer
+// before it keeps defining SF, ZF, AF and PF.
 func (c *CPU) setRot(op, sh uint8, res uint32) {
-	if c.lazy.op < lfRol {
-		c.rotPrev = c.lazy
-	}
-	c.setLazy(op, sh, res, 0, 0)
+	l := &c.lazy
+	l.rop, l.rsh, l.rres = op, sh, res
 }
 
 func (c *CPU) zf() bool {
 	if c.lazy.op == lfNone {
 		return c.flags&FlagZF != 0
-	}
-	if c.lazy.op >= lfRol {
-		return c.prevFlags()&FlagZF != 0
 	}
 	return c.lazy.res == 0
 }
@@ -119,14 +113,17 @@ func (c *CPU) sf() bool {
 	if c.lazy.op == lfNone {
 		return c.flags&FlagSF != 0
 	}
-	if c.lazy.op >= lfRol {
-		return c.prevFlags()&FlagSF != 0
-	}
 	return int32(c.lazy.res) < 0
 }
 
 func (c *CPU) of() bool {
 	l := &c.lazy
+	switch l.rop {
+	case lfRol:
+		return (l.rres>>31)^(l.rres>>l.rsh&1) != 0
+	case lfRor:
+		return (l.rres>>31)^(l.rres>>30&1) != 0
+	}
 	switch l.op {
 	case lfAdd, lfAdc, lfInc:
 		return int32((l.a^l.res)&(l.b^l.res)) < 0
@@ -138,10 +135,6 @@ func (c *CPU) of() bool {
 		return (l.res>>31)^(l.a>>(32-l.b)&1) != 0
 	case lfShr:
 		return int32(l.a) < 0
-	case lfRol:
-		return (l.res>>31)^(l.res>>l.sh&1) != 0
-	case lfRor:
-		return (l.res>>31)^(l.res>>30&1) != 0
 	}
 	return c.flags&FlagOF != 0
 }
@@ -149,9 +142,6 @@ func (c *CPU) of() bool {
 func (c *CPU) pf() bool {
 	if c.lazy.op == lfNone {
 		return c.flags&FlagPF != 0
-	}
-	if c.lazy.op >= lfRol {
-		return c.prevFlags()&FlagPF != 0
 	}
 	return parity[uint8(c.lazy.res>>c.lazy.sh)] != 0
 }
@@ -163,15 +153,13 @@ func (c *CPU) af() uint32 {
 		return c.flags & FlagAF
 	case lfLogic, lfShl, lfShr, lfSar:
 		return 0
-	case lfRol, lfRor:
-		return c.prevFlags() & FlagAF
 	}
 	return ((l.a ^ l.b ^ l.res) >> (l.sh + 4) & 1) << 4
 }
 
 // getFlags returns the full EFLAGS value.
 func (c *CPU) getFlags() uint32 {
-	if c.lazy.op == lfNone {
+	if c.lazy.op == lfNone && c.lazy.rop == 0 {
 		return c.flags | 2
 	}
 	f := c.flags &^ arithMask
@@ -193,9 +181,9 @@ func (c *CPU) getFlags() uint32 {
 
 // commitFlags materialises the lazy state into c.flags.
 func (c *CPU) commitFlags() {
-	if c.lazy.op != lfNone {
+	if c.lazy.op != lfNone || c.lazy.rop != 0 {
 		c.flags = c.getFlags()
-		c.lazy.op = lfNone
+		c.lazy.op, c.lazy.rop = lfNone, 0
 	}
 }
 
@@ -203,7 +191,7 @@ func (c *CPU) commitFlags() {
 // shifts, multiplies, BCD, bit tests...).
 func (c *CPU) setFlagBits(mask, v uint32) {
 	if mask == arithMask {
-		c.lazy.op = lfNone // every lazy bit is overwritten
+		c.lazy.op, c.lazy.rop = lfNone, 0 // every lazy bit is overwritten
 	}
 	c.commitFlags()
 	c.flags = c.flags&^mask | v&mask
@@ -237,6 +225,13 @@ func b2u(b bool) uint32 {
 func (c *CPU) condFast(cc uint8) bool {
 	l := &c.lazy
 	neg := cc&1 != 0
+	if l.rop != 0 {
+		// a rotate owns CF and OF; ZF still comes from the producer
+		if cc>>1 == 2 && l.op != lfNone {
+			return (l.res == 0) != neg
+		}
+		return c.cond(cc)
+	}
 	switch cc >> 1 {
 	case 1: // B / AE
 		switch l.op {
@@ -248,8 +243,8 @@ func (c *CPU) condFast(cc uint8) bool {
 			return neg
 		}
 		return (c.cf() != 0) != neg
-	case 2: // Z / NZ: every lazy producer but a rotate defines ZF from res
-		if l.op != lfNone && l.op < lfRol {
+	case 2: // Z / NZ: every lazy producer defines ZF from res
+		if l.op != lfNone {
 			return (l.res == 0) != neg
 		}
 	case 3: // BE / A
@@ -340,7 +335,7 @@ func (c *CPU) aluOp(op uint8, a, b uint32, size uint8) uint32 {
 func (c *CPU) incDec(a uint32, size uint8, dec bool) uint32 {
 	// CF survives INC/DEC: park it in c.flags, where cf() reads it for
 	// lfNone/lfInc/lfDec already.
-	if op := c.lazy.op; op != lfNone && op != lfInc && op != lfDec {
+	if op := c.lazy.op; c.lazy.rop != 0 || op != lfNone && op != lfInc && op != lfDec {
 		c.flags = c.flags&^FlagCF | c.cf()
 	}
 	sh := shTab[size]

@@ -278,6 +278,11 @@ func (c *CPU) pageFault(lin, ec uint32) {
 // Memory accessors by linear address. The fast paths are a TLB hit inside
 // one page; everything else (misses, page-crossing accesses, watched pages,
 // code pages for writes) goes through the slow paths.
+//
+// One compare checks both: the entry is chosen by the page of the first
+// byte and its tag compared with the page of the last byte. They can only
+// match when both bytes are in the same page, because two consecutive pages
+// never share a TLB slot.
 
 func (c *CPU) read8(lin uint32) uint8 {
 	e := &c.rt[lin>>12&tlbMask]
@@ -289,7 +294,7 @@ func (c *CPU) read8(lin uint32) uint8 {
 
 func (c *CPU) read16(lin uint32) uint16 {
 	e := &c.rt[lin>>12&tlbMask]
-	if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFE {
+	if e.tag == (lin+1)>>12+1 {
 		p := e.pa | lin&0xFFF
 		return binary.LittleEndian.Uint16(c.ram[p : p+2])
 	}
@@ -298,7 +303,7 @@ func (c *CPU) read16(lin uint32) uint16 {
 
 func (c *CPU) read32(lin uint32) uint32 {
 	e := &c.rt[lin>>12&tlbMask]
-	if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+	if e.tag == (lin+3)>>12+1 {
 		p := e.pa | lin&0xFFF
 		return binary.LittleEndian.Uint32(c.ram[p : p+4])
 	}
@@ -358,7 +363,7 @@ func (c *CPU) write8(lin uint32, v uint8) {
 
 func (c *CPU) write16(lin uint32, v uint16) {
 	e := &c.wt[lin>>12&tlbMask]
-	if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFE {
+	if e.tag == (lin+1)>>12+1 {
 		p := e.pa | lin&0xFFF
 		binary.LittleEndian.PutUint16(c.ram[p:p+2], v)
 		return
@@ -368,7 +373,7 @@ func (c *CPU) write16(lin uint32, v uint16) {
 
 func (c *CPU) write32(lin uint32, v uint32) {
 	e := &c.wt[lin>>12&tlbMask]
-	if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+	if e.tag == (lin+3)>>12+1 {
 		p := e.pa | lin&0xFFF
 		binary.LittleEndian.PutUint32(c.ram[p:p+4], v)
 		return

@@ -4,11 +4,18 @@ package cpu
 
 // ea is the effective address (offset) of the ModRM memory operand.
 func (c *CPU) ea(in *insn) uint32 {
-	a := c.r[in.base] + c.r[in.index]<<in.scale + in.disp
+	a := c.ea32(in)
 	if in.a16 {
 		a &= 0xFFFF
 	}
 	return a
+}
+
+// ea32 is ea for 32-bit addressing (the specialised forms never have a
+// 0x67 prefix). scale is 0..3; the mask spares the code for Go's
+// shift-by-32-or-more semantics.
+func (c *CPU) ea32(in *insn) uint32 {
+	return c.r[in.base] + c.r[in.index]<<(in.scale&3) + in.disp
 }
 
 func (c *CPU) getReg(r, size uint8) uint32 {

@@ -1,6 +1,9 @@
 package cpu
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // How the CPU is built (DESIGN.md "CPU"):
 //
@@ -238,7 +241,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			case opJzFast:
 				l := &c.lazy
 				var z bool
-				if l.op != lfNone && l.op < lfRol {
+				if l.op != lfNone {
 					z = l.res == 0
 				} else {
 					z = c.zf()
@@ -264,7 +267,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				}
 			case opIncR32, opDecR32:
 				l := &c.lazy
-				if l.op != lfNone && l.op != lfInc && l.op != lfDec {
+				if l.rop != 0 || l.op != lfNone && l.op != lfInc && l.op != lfDec {
 					c.flags = c.flags&^FlagCF | c.cf()
 				}
 				a := c.r[in.reg]
@@ -283,6 +286,43 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				r := c.r[in.rm] ^ c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
+			case opAndRR32:
+				r := c.r[in.rm] & c.r[in.reg]
+				c.setLazy(lfLogic, 0, r, 0, 0)
+				c.r[in.rm] = r
+			case opOrRR32:
+				r := c.r[in.rm] | c.r[in.reg]
+				c.setLazy(lfLogic, 0, r, 0, 0)
+				c.r[in.rm] = r
+			case opSubRR32:
+				a, b := c.r[in.rm], c.r[in.reg]
+				c.setLazy(lfSub, 0, a-b, a, b)
+				c.r[in.rm] = a - b
+			case opXorRI32:
+				r := c.r[in.rm] ^ in.imm
+				c.setLazy(lfLogic, 0, r, 0, 0)
+				c.r[in.rm] = r
+			case opAndRI32:
+				r := c.r[in.rm] & in.imm
+				c.setLazy(lfLogic, 0, r, 0, 0)
+				c.r[in.rm] = r
+			case opRolRI32:
+				r := bits.RotateLeft32(c.r[in.rm], int(in.imm))
+				c.setRot(lfRol, 0, r)
+				c.r[in.rm] = r
+			case opRorRI32:
+				r := bits.RotateLeft32(c.r[in.rm], -int(in.imm))
+				c.setRot(lfRor, 0, r)
+				c.r[in.rm] = r
+			case opShlRI32:
+				a := c.r[in.rm]
+				c.setLazy(lfShl, 0, a<<in.imm, a, in.imm)
+				c.r[in.rm] = a << in.imm
+			case opSarRI32:
+				a := c.r[in.rm]
+				r := uint32(int32(a) >> in.imm)
+				c.setLazy(lfSar, 0, r, a, in.imm)
+				c.r[in.rm] = r
 			case opMovRI32:
 				c.r[in.reg] = in.imm
 			case opPushR32:
@@ -295,7 +335,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				}
 				lin := c.sbase[SS] + sp
 				e := &c.wt[lin>>12&tlbMask]
-				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					binary.LittleEndian.PutUint32(c.ram[p:p+4], v)
 				} else {
@@ -307,7 +347,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				lin := c.linR(uint8(SS), sp, 4)
 				e := &c.rt[lin>>12&tlbMask]
 				var v uint32
-				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					v = binary.LittleEndian.Uint32(c.ram[p : p+4])
 				} else {
@@ -316,7 +356,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.r[ESP] = sp + 4
 				c.r[in.reg] = v
 			case opLeaFast:
-				c.r[in.reg] = c.r[in.base] + c.r[in.index]<<in.scale + in.disp
+				c.r[in.reg] = c.ea32(in)
 			case opCmpRR32:
 				a, b := c.r[in.rm], c.r[in.reg]
 				c.setLazy(lfSub, 0, a-b, a, b)
@@ -328,18 +368,18 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.setLazy(lfLogic, 0, c.r[in.rm]&c.r[in.reg], 0, 0)
 			case opMovLoad32:
 				// read32 hand-inlined (it is over the inlining budget)
-				lin := c.linR(in.seg, c.ea(in), 4)
+				lin := c.linR(in.seg, c.ea32(in), 4)
 				e := &c.rt[lin>>12&tlbMask]
-				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					c.r[in.reg] = binary.LittleEndian.Uint32(c.ram[p : p+4])
 				} else {
 					c.r[in.reg] = c.readSlow(lin, 4)
 				}
 			case opMovStore32:
-				lin := c.linW(in.seg, c.ea(in), 4)
+				lin := c.linW(in.seg, c.ea32(in), 4)
 				e := &c.wt[lin>>12&tlbMask]
-				if e.tag == lin>>12+1 && lin&0xFFF <= 0xFFC {
+				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					binary.LittleEndian.PutUint32(c.ram[p:p+4], c.r[in.reg])
 				} else {
