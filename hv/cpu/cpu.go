@@ -29,9 +29,13 @@ type CPU struct {
 	bpResume      uint32
 	bpResumeValid bool
 
-	r   [9]uint32 // general registers; r[8] is always 0 (regNone)
-	eip uint32    // during execution: the address of the *next* instruction
-	cur uint32    // address of the faulting instruction (set by locate)
+	// r holds the general registers; r[8] is always 0 (regNone). Indices
+	// 9..255 are never used: sized for the uint8 register numbers of
+	// decoded instructions, so indexing needs no bounds check (about 2
+	// host instructions per register access in the interpreter loop).
+	r   [256]uint32
+	eip uint32 // during execution: the address of the *next* instruction
+	cur uint32 // address of the faulting instruction (set by locate)
 	// the block slice being executed and its first address (see locate)
 	blkIns []insn
 	blkEIP uint32
@@ -267,13 +271,14 @@ func (c *CPU) ICount() uint64 { return c.icount }
 func (c *CPU) RequestStop() { c.stopReq.Store(true) }
 
 func (c *CPU) save() {
-	c.hostSnap = snapshot{r: c.r, lazy: c.lazy, flags: c.flags, seg: c.seg, cpl: c.cpl}
+	c.hostSnap = snapshot{r: [9]uint32(c.r[:9]), lazy: c.lazy, flags: c.flags, seg: c.seg, cpl: c.cpl}
 	c.snapValid = true
 }
 
 func (c *CPU) restore() {
 	s := &c.hostSnap
-	c.r, c.lazy, c.flags = s.r, s.lazy, s.flags
+	copy(c.r[:9], s.r[:])
+	c.lazy, c.flags = s.lazy, s.flags
 	for i := range c.seg {
 		if c.seg[i] != s.seg[i] {
 			c.setSegCache(SReg(i), s.seg[i])

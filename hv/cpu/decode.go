@@ -63,6 +63,7 @@ const (
 	opShrRI32
 	opSarRI32
 	opMovRI32
+	opMovzx8Load // movzbl m8, r32
 	opCount
 )
 
@@ -417,6 +418,14 @@ func specialise(in *insn) {
 		in.rm, in.reg = in.reg, in.rm
 	case op == 0x8B && in.mem && !in.a16:
 		in.op = opMovLoad32
+	case op == 0x1B6 && in.mem && !in.a16:
+		in.op = opMovzx8Load
+	case op == 0x05 || op == 0x3D || op == 0x2D:
+		// ADD/CMP/SUB EAX, imm32: the 81 /0, /7, /5 register forms
+		in.op, in.rm, in.reg = opAddRI32, uint8(EAX), 0
+		if op != 0x05 {
+			in.op, in.reg = opSubRI32, uint8(op>>3)
+		}
 	case op == 0x89 && in.mem && !in.a16:
 		in.op = opMovStore32
 	case op < 0x40 && (op&7 == 1 || op&7 == 3) && !in.mem && op>>3 != 2 && op>>3 != 3:

@@ -14,6 +14,8 @@ func (c *CPU) exec(in *insn) {
 		c.r[in.reg] = c.read32(c.linR(in.seg, c.ea32(in), 4))
 	case opMovStore32:
 		c.write32(c.linW(in.seg, c.ea32(in), 4), c.r[in.reg])
+	case opMovzx8Load:
+		c.r[in.reg] = uint32(c.read8(c.linR(in.seg, c.ea32(in), 1)))
 	case opAluRR32:
 		// reg form of 01/03/09/0B/...: rm is the destination
 		v := c.aluOp(in.reg>>3, c.r[in.rm], c.r[in.reg&7], 4)

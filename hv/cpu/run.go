@@ -238,6 +238,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			switch in.op {
 			case opMovRR32:
 				c.r[in.rm] = c.r[in.reg]
+				continue
 			case opJzFast:
 				l := &c.lazy
 				var z bool
@@ -249,15 +250,18 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				if z != (in.reg&1 != 0) {
 					c.jumpTo(c.eip + in.imm)
 				}
+				continue
 			case opJccFast:
 				if c.condFast(in.reg) {
 					c.jumpTo(c.eip + in.imm)
 				}
+				continue
 			case opAddRI32:
 				a := c.r[in.rm]
 				r := a + in.imm
 				c.setLazy(lfAdd, 0, r, a, in.imm)
 				c.r[in.rm] = r
+				continue
 			case opSubRI32:
 				a := c.r[in.rm]
 				r := a - in.imm
@@ -265,6 +269,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				if in.reg != 7 {
 					c.r[in.rm] = r
 				}
+				continue
 			case opIncR32, opDecR32:
 				l := &c.lazy
 				if l.rop != 0 || l.op != lfNone && l.op != lfInc && l.op != lfDec {
@@ -278,53 +283,66 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 					c.setLazy(lfDec, 0, a-1, a, 1)
 					c.r[in.reg] = a - 1
 				}
+				continue
 			case opShrRI32:
 				a := c.r[in.rm]
 				c.setLazy(lfShr, 0, a>>in.imm, a, in.imm)
 				c.r[in.rm] = a >> in.imm
+				continue
 			case opXorRR32:
 				r := c.r[in.rm] ^ c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
+				continue
 			case opAndRR32:
 				r := c.r[in.rm] & c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
+				continue
 			case opOrRR32:
 				r := c.r[in.rm] | c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
+				continue
 			case opSubRR32:
 				a, b := c.r[in.rm], c.r[in.reg]
 				c.setLazy(lfSub, 0, a-b, a, b)
 				c.r[in.rm] = a - b
+				continue
 			case opXorRI32:
 				r := c.r[in.rm] ^ in.imm
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
+				continue
 			case opAndRI32:
 				r := c.r[in.rm] & in.imm
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
+				continue
 			case opRolRI32:
 				r := bits.RotateLeft32(c.r[in.rm], int(in.imm))
 				c.setRot(lfRol, 0, r)
 				c.r[in.rm] = r
+				continue
 			case opRorRI32:
 				r := bits.RotateLeft32(c.r[in.rm], -int(in.imm))
 				c.setRot(lfRor, 0, r)
 				c.r[in.rm] = r
+				continue
 			case opShlRI32:
 				a := c.r[in.rm]
 				c.setLazy(lfShl, 0, a<<in.imm, a, in.imm)
 				c.r[in.rm] = a << in.imm
+				continue
 			case opSarRI32:
 				a := c.r[in.rm]
 				r := uint32(int32(a) >> in.imm)
 				c.setLazy(lfSar, 0, r, a, in.imm)
 				c.r[in.rm] = r
+				continue
 			case opMovRI32:
 				c.r[in.reg] = in.imm
+				continue
 			case opPushR32:
 				// push32 hand-inlined for a flat SS
 				sp := c.r[ESP] - 4
@@ -338,34 +356,39 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					binary.LittleEndian.PutUint32(c.ram[p:p+4], v)
-				} else {
-					c.writeSlow(lin, 4, v)
+					c.r[ESP] = sp
+					continue
 				}
+				c.writeSlow(lin, 4, v)
 				c.r[ESP] = sp
 			case opPopR32:
 				sp := c.r[ESP]
 				lin := c.linR(uint8(SS), sp, 4)
 				e := &c.rt[lin>>12&tlbMask]
-				var v uint32
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
-					v = binary.LittleEndian.Uint32(c.ram[p : p+4])
-				} else {
-					v = c.readSlow(lin, 4)
+					c.r[ESP] = sp + 4
+					c.r[in.reg] = binary.LittleEndian.Uint32(c.ram[p : p+4])
+					continue
 				}
+				v := c.readSlow(lin, 4)
 				c.r[ESP] = sp + 4
 				c.r[in.reg] = v
 			case opLeaFast:
 				c.r[in.reg] = c.ea32(in)
+				continue
 			case opCmpRR32:
 				a, b := c.r[in.rm], c.r[in.reg]
 				c.setLazy(lfSub, 0, a-b, a, b)
+				continue
 			case opAddRR32:
 				a, b := c.r[in.rm], c.r[in.reg]
 				c.setLazy(lfAdd, 0, a+b, a, b)
 				c.r[in.rm] = a + b
+				continue
 			case opTestRR32:
 				c.setLazy(lfLogic, 0, c.r[in.rm]&c.r[in.reg], 0, 0)
+				continue
 			case opMovLoad32:
 				// read32 hand-inlined (it is over the inlining budget)
 				lin := c.linR(in.seg, c.ea32(in), 4)
@@ -373,18 +396,25 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					c.r[in.reg] = binary.LittleEndian.Uint32(c.ram[p : p+4])
-				} else {
-					c.r[in.reg] = c.readSlow(lin, 4)
+					continue
 				}
+				c.r[in.reg] = c.readSlow(lin, 4)
+			case opMovzx8Load:
+				lin := c.linR(in.seg, c.ea32(in), 1)
+				if e := &c.rt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
+					c.r[in.reg] = uint32(c.ram[e.pa|lin&0xFFF])
+					continue
+				}
+				c.r[in.reg] = c.readSlow(lin, 1)
 			case opMovStore32:
 				lin := c.linW(in.seg, c.ea32(in), 4)
 				e := &c.wt[lin>>12&tlbMask]
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					binary.LittleEndian.PutUint32(c.ram[p:p+4], c.r[in.reg])
-				} else {
-					c.writeSlow(lin, 4, c.r[in.reg])
+					continue
 				}
+				c.writeSlow(lin, 4, c.r[in.reg])
 			default:
 				c.exec(in)
 			}
