@@ -139,24 +139,7 @@ func (c *CPU) walk(lin uint32, write, user, setAD bool) (walkResult, bool, uint3
 	if !ok || pte&pteP == 0 {
 		return walkResult{}, false, ec
 	}
-	pa := pte&0xFFFFF000 | lin&0xFFF
-	if !c.m.InRange(pa, 1) {
-		return walkResult{}, false, ec
-	}
-	eff := pte & (pde | ^uint32(pteW|pteU))
-	if !permOK(eff, write, user) {
-		return walkResult{}, false, ec | 1
-	}
-	if setAD {
-		if pde&pteA == 0 {
-			c.m.Write32(pdeAddr, pde|pteA)
-		}
-		c.setAD(pteAddr, pte, write)
-		if write {
-			pte |= pteD
-		}
-	}
-	return walkResult{pa: pa, writable: allowW(eff, user), dirty: pte&pteD != 0, global: pte&pteG != 0}, true, 0
+	return c.finishLeaf(lin, pdeAddr, pde, pteAddr, pte, write, user, setAD, ec)
 }
 
 func (c *CPU) walkPAE(lin uint32, write, user, setAD bool, ec uint32) (walkResult, bool, uint32) {
@@ -201,17 +184,26 @@ func (c *CPU) walkPAE(lin uint32, write, user, setAD bool, ec uint32) (walkResul
 	if pte64>>32&0xFFFFF != 0 {
 		return walkResult{}, false, ec
 	}
+	return c.finishLeaf(lin, pdeAddr, lo, pteAddr, pte, write, user, setAD, ec)
+}
+
+// finishLeaf completes a walk at its page-table entry, for both paging
+// modes: the effective permission is the AND of the directory entry's and
+// the PTE's, A/D are set as hardware sets them (A in the directory entry,
+// A and, on a write, D in the PTE), and pdeAddr is written as 32 bits
+// because the flags live in the low word in PAE too.
+func (c *CPU) finishLeaf(lin, pdeAddr, pde, pteAddr, pte uint32, write, user, setAD bool, ec uint32) (walkResult, bool, uint32) {
 	pa := pte&0xFFFFF000 | lin&0xFFF
 	if !c.m.InRange(pa, 1) {
 		return walkResult{}, false, ec
 	}
-	eff := pte & (lo | ^uint32(pteW|pteU))
+	eff := pte & (pde | ^uint32(pteW|pteU))
 	if !permOK(eff, write, user) {
 		return walkResult{}, false, ec | 1
 	}
 	if setAD {
-		if lo&pteA == 0 {
-			c.m.Write32(pdeAddr, lo|pteA)
+		if pde&pteA == 0 {
+			c.m.Write32(pdeAddr, pde|pteA)
 		}
 		c.setAD(pteAddr, pte, write)
 		if write {
