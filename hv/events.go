@@ -28,7 +28,8 @@ const (
 )
 
 // Event is one typed, instruction-count-stamped record of the Host's journey.
-// Only the fields of its kind are set; the JSON form omits the rest.
+// Only the fields of its kind are set; the JSON form (MarshalJSON) carries
+// exactly those.
 type Event struct {
 	Seq    uint64    `json:"seq"`
 	ICount uint64    `json:"icount"`
@@ -60,6 +61,41 @@ type Event struct {
 
 	// Console text, kill reason, shutdown message, halt detail.
 	Text string `json:"text,omitempty"`
+}
+
+// MarshalJSON writes the fields of the event's kind, all of them, zero or
+// not: slot 0, pgd index 0, virtual address 0, hypercall 0 (FLUSH_ASYNC)
+// and vector 0 (#DE) all mean something.
+func (e Event) MarshalJSON() ([]byte, error) {
+	m := map[string]any{"seq": e.Seq, "icount": e.ICount, "kind": e.Kind}
+	switch e.Kind {
+	case EvHypercall:
+		m["nr"], m["name"], m["eip"] = e.Nr, e.Name, e.EIP
+		if len(e.Args) > 0 {
+			m["args"] = e.Args
+		}
+		if e.Async {
+			m["async"] = true
+		}
+	case EvTrap:
+		m["nr"], m["name"], m["eip"], m["err"], m["outcome"] = e.Nr, e.Name, e.EIP, e.ErrCode, e.Outcome
+		if e.Nr == 14 {
+			m["cr2"] = e.CR2
+		}
+	case EvInterrupt:
+		m["nr"], m["eip"] = e.Nr, e.EIP
+	case EvShadow:
+		m["slot"], m["level"], m["index"], m["vaddr"] = e.Slot, e.Level, e.Index, e.VAddr
+		m["old"], m["new"], m["why"] = e.Old, e.New, e.Why
+	case EvLinearOff, EvPgdirSwitch:
+		m["slot"], m["gpgdir"], m["root"] = e.Slot, e.GPgdir, e.Root
+	case EvKill, EvUnimplemented:
+		m["eip"] = e.EIP
+	}
+	if e.Text != "" {
+		m["text"] = e.Text
+	}
+	return json.Marshal(m)
 }
 
 // String renders an event as one line for logs and the UI.
