@@ -587,11 +587,18 @@ func (ss *session) breakpoint(insert bool, arg []byte) error {
 	switch typ {
 	case 0, 1:
 		k := bpKind(typ)
+		// The Machine counts front ends per address; this session holds
+		// one reference however often gdb inserts the same address.
+		_, have := ss.bps[addr]
 		if insert {
-			ss.m.SetBreakpoint(addr)
+			if !have {
+				ss.m.SetBreakpoint(addr)
+			}
 			ss.bps[addr] = k
 		} else {
-			ss.m.ClearBreakpoint(addr)
+			if have {
+				ss.m.ClearBreakpoint(addr)
+			}
 			delete(ss.bps, addr)
 		}
 		return nil

@@ -297,3 +297,21 @@ func TestUnimplementedInstructionStops(t *testing.T) {
 		t.Errorf("stopped at %#x (exit %#x), want the fadd at 0x10001d", s.EIP, s.Exit.InsnAddr)
 	}
 }
+
+// Breakpoints from two front ends at one address: the engine keeps it until
+// both have cleared it.
+func TestBreakpointsAreCountedPerFrontEnd(t *testing.T) {
+	h := newTestHost(t, "HCALL 1, lguest_data\n"+powerOff, false)
+	m := &Machine{h: h}
+	m.SetBreakpoint(testEntry + 27) // the TUI
+	m.SetBreakpoint(testEntry + 27) // a gdb session
+	m.ClearBreakpoint(testEntry + 27)
+	if s := h.run(runOpts{limit: 1000}); s.Reason != StopBreakpoint || s.EIP != testEntry+27 {
+		t.Fatalf("stop %v, want the breakpoint the other front end still holds", s)
+	}
+	m.ClearBreakpoint(testEntry + 27)
+	m.ClearBreakpoint(testEntry + 27) // one clear too many is harmless
+	if s := h.run(runOpts{limit: 1000}); s.Reason != StopPowerOff {
+		t.Fatalf("stop %v, want power-off once both cleared it", s)
+	}
+}

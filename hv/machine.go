@@ -66,6 +66,8 @@ type Machine struct {
 	last     Stop
 	stops    uint64 // incremented at every stop
 	wake     chan struct{}
+
+	bpRefs map[uint32]int // breakpoint address -> front ends that set it (under mu)
 }
 
 // New loads the image and builds the Guest exactly as the Launcher and
@@ -602,17 +604,34 @@ func (m *Machine) Host() HostState {
 }
 
 // SetBreakpoint and friends are engine breakpoints on linear addresses.
+// Several front ends (the TUI and a gdb session) may set one at the same
+// address; it stays in the engine until each has cleared it, so each front
+// end must set an address once and clear it once.
 func (m *Machine) SetBreakpoint(va uint32) {
 	m.mu.Lock()
-	m.h.cpu.SetBreakpoint(va)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	if m.bpRefs == nil {
+		m.bpRefs = map[uint32]int{}
+	}
+	if m.bpRefs[va] == 0 {
+		m.h.cpu.SetBreakpoint(va)
+	}
+	m.bpRefs[va]++
 }
 
-// ClearBreakpoint removes an execution breakpoint.
+// ClearBreakpoint drops one front end's breakpoint at va.
 func (m *Machine) ClearBreakpoint(va uint32) {
 	m.mu.Lock()
-	m.h.cpu.ClearBreakpoint(va)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	switch m.bpRefs[va] {
+	case 0:
+		return
+	case 1:
+		delete(m.bpRefs, va)
+		m.h.cpu.ClearBreakpoint(va)
+	default:
+		m.bpRefs[va]--
+	}
 }
 
 // SetWatchpoint watches n bytes at va.

@@ -509,15 +509,19 @@ func (a *app) cmdToggleBreak(*tcell.EventKey) {
 }
 
 func (a *app) setBreak(addr uint32) {
+	if !a.bps[addr] { // the Machine counts one reference per front end
+		a.control(func() { a.m.SetBreakpoint(addr) })
+	}
 	a.bps[addr] = true
-	a.control(func() { a.m.SetBreakpoint(addr) })
 	a.setMsg(false, "breakpoint at "+a.describe(addr))
 	a.renderDisasm()
 }
 
 func (a *app) clearBreak(addr uint32) {
+	if a.bps[addr] {
+		a.control(func() { a.m.ClearBreakpoint(addr) })
+	}
 	delete(a.bps, addr)
-	a.control(func() { a.m.ClearBreakpoint(addr) })
 	a.setMsg(false, "breakpoint cleared at "+a.describe(addr))
 	a.renderDisasm()
 }
