@@ -40,6 +40,9 @@ type Config struct {
 	// Until, if set, stops the run at the first event it accepts
 	// (see ParseUntil).
 	Until func(Event) bool
+	// Symbols, if set, replace the image's own symbol table: a bzImage
+	// has none, so a developer names the matching vmlinux (--symbols).
+	Symbols []boot.Symbol
 	// SwitcherAddr overrides where the Switcher lives (0 = default).
 	SwitcherAddr uint32
 	// IdleRealtime makes a halted Guest wait in real time for its next
@@ -77,6 +80,9 @@ func New(cfg Config) (*Machine, error) {
 	img, err := boot.Parse(cfg.Image)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Symbols != nil {
+		img.Symbols = cfg.Symbols
 	}
 	ram := cfg.RAM
 	if ram == 0 {

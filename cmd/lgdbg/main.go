@@ -60,6 +60,7 @@ flags:
   --gdb [HOST]:PORT     serve the GDB remote protocol (loopback unless HOST is given)
   -S                    start paused (TUI: until c; --gdb: until gdb continues)
   --intel               Intel syntax in the TUI's disassembly (default: GNU/AT&T)
+  --symbols VMLINUX     symbols for the TUI from the kernel's ELF (a bzImage has none)
   --trace FILE          write every event as JSON lines to FILE
   --max-instructions N  stop after N guest instructions
   --until EVENT         stop at the first EVENT: hcall:NEW_PGTABLE, linear-off,
@@ -82,6 +83,7 @@ type options struct {
 	gdb       string
 	paused    bool
 	intel     bool
+	symbols   string
 	imagePath string
 }
 
@@ -102,6 +104,7 @@ func parseRun(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.gdb, "gdb", "", "")
 	fs.BoolVar(&o.paused, "S", false, "")
 	fs.BoolVar(&o.intel, "intel", false, "")
+	fs.StringVar(&o.symbols, "symbols", "", "")
 	// Flags may come before or after the image, as with QEMU.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -242,6 +245,20 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 		if cfg.Initrd, err = readLimited(o.initrd); err != nil {
 			return cfg, noop, fmt.Errorf("--initrd: %w", err)
 		}
+	}
+	if o.symbols != "" {
+		b, err := readLimited(o.symbols)
+		if err != nil {
+			return cfg, noop, fmt.Errorf("--symbols: %w", err)
+		}
+		img, err := boot.Parse(b)
+		if err != nil {
+			return cfg, noop, fmt.Errorf("--symbols %s: %w", o.symbols, err)
+		}
+		if len(img.Symbols) == 0 {
+			return cfg, noop, fmt.Errorf("--symbols %s: no symbol table (an ELF vmlinux, not stripped, is needed)", o.symbols)
+		}
+		cfg.Symbols = img.Symbols
 	}
 	switch {
 	case o.pae:

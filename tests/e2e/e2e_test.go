@@ -314,6 +314,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"--frobnicate"}, "frobnicate"},
 		{"unknown until", []string{"--until", "sunrise"}, "sunrise"},
 		{"two images", []string{"a", "b"}, "more than one image"},
+		{"symbols from a text file", []string{"--symbols", write("syms.txt", []byte("not an ELF\n"))}, "--symbols"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
