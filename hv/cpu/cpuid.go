@@ -8,9 +8,11 @@ package cpu
 //	                 EBX = 0 (no CLFLUSH line size, APIC id 0)
 //	                 ECX = 0 (no SSE3 or later, no hypervisor bit)
 //	                 EDX = FPU TSC PAE CX8 CMOV MMX FXSR SSE SSE2 = 0x07808151
-//	                 (MMX and SSE/SSE2 provide their state, the fences, the
-//	                 prefetch hints and the SSE2 subset of sse.go; other SIMD
-//	                 instructions exit as unimplemented)
+//	                 (MMX: the Pentium MMX set on mm0-mm7 aliased to the x87
+//	                 registers, mmx.go; SSE/SSE2: their state, the fences,
+//	                 the prefetch hints, the SSE-era MMX additions of mmx.go
+//	                 and the SSE2 subset of sse.go; other SIMD instructions,
+//	                 e.g. PINSRW PEXTRW MASKMOVQ, exit as unimplemented)
 //	0x80000000:      max extended leaf 0x80000008
 //	0x80000001:      all zero (no NX, no SYSCALL, no long mode)
 //	0x80000002..4:   brand string "lgdbg virtual i386", NUL padded

@@ -635,6 +635,23 @@ func validate(in *insn) {
 		if in.mem && in.reg == 1 {
 			in.op = opUD // FISTTP is SSE3, not claimed by CPUID
 		}
+	case 0x171, 0x172, 0x173:
+		// MMX/SSE2 shift-by-immediate groups: register form only; /2 /4 /6
+		// (no PSRAQ), and /3 /7 (PSRLDQ/PSLLDQ) only with 66 (SDM opcode
+		// map, group 12-14)
+		ok := !in.mem && (in.reg == 2 || in.reg == 6 || (in.reg == 4 && in.op != 0x173) ||
+			((in.reg == 3 || in.reg == 7) && in.op == 0x173 && in.osz16))
+		if !ok {
+			in.op = opUD
+		}
+	case 0x1D7:
+		if in.mem {
+			in.op = opUD // PMOVMSKB: register source only
+		}
+	case 0x1E7:
+		if !in.mem {
+			in.op = opUD // MOVNTQ/MOVNTDQ: memory destination only
+		}
 	}
 	if sse3(in) {
 		in.op = opUD // CPUID.1:ECX.SSE3 = 0: #UD as on a CPU without it

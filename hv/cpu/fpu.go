@@ -3,7 +3,8 @@ package cpu
 // x87/SSE state, as far as a Linux boot needs it (spec §5.9): the control
 // instructions (FNINIT FNCLEX FNSTSW FNSTCW FLDCW FWAIT FNSTENV FLDENV), the
 // state save/restore instructions (FNSAVE/FRSTOR 108-byte layout,
-// FXSAVE/FXRSTOR 512-byte layout) and EMMS, over stored registers. Every
+// FXSAVE/FXRSTOR 512-byte layout) and EMMS, over stored registers; the MMX
+// registers alias R0..R7 (mmx.go). Every
 // x87/MMX/SSE instruction raises #NM while CR0.TS is set. x87 arithmetic is
 // a checked subset (fpuarith.go), SSE2 a data/integer subset (sse.go); the
 // rest exits with ExitUnimplemented rather than compute a wrong result.
@@ -31,7 +32,16 @@ func (f *fpuState) init() {
 	f.fop, f.fip, f.fdp, f.fcs, f.fds = 0, 0, 0, 0, 0
 }
 
-func (f *fpuState) emms() { f.ftw = 0xFFFF }
+// emms is EMMS: all tags empty. TOS is left as it is, which
+// cpu_mix_test.go asserts; SDM vol. 1 Table 9-4 and this machine's silicon
+// (AMD EPYC: fld1; emms; fnstsw gives TOP = 0) set TOS = 0 as well.
+// emms empties every tag and, like every MMX instruction, sets TOS to 0
+// (SDM vol. 1 table 9-4; `fld1; fld1; emms; fnstenv` on this machine's
+// silicon reports TOP = 0).
+func (f *fpuState) emms() {
+	f.ftw = 0xFFFF
+	f.fsw &^= 7 << 11
+}
 
 func (c *CPU) fpuCheck() {
 	if c.ts {

@@ -6,8 +6,10 @@ import "encoding/binary"
 // i386 C libraries use in their SSE2 string and memory functions once
 // CPUID reports SSE2 (memcpy/memset/strlen/strchr/strcmp/memchr), plus the
 // bitwise XORPS family. Exact integer semantics; anything else in the SIMD
-// space still exits as unimplemented. Only XMM forms (66 prefix, or the
-// unprefixed packed-single moves); MMX forms are not implemented.
+// space still exits as unimplemented. The XMM forms (66 prefix, or the
+// unprefixed packed-single moves) are here; the unprefixed MMX forms are in
+// mmx.go. Both share the lane engine packedInt/packedShift below, which works
+// on 8-byte (MMX) and 16-byte (XMM) operands alike.
 
 type xmm = [16]byte
 
@@ -124,8 +126,7 @@ func (c *CPU) sse(in *insn) bool {
 		b == 0xDA || b == 0xDE || b == 0xF8 || b == 0xF9 || b == 0xFA || b == 0xFB ||
 		b == 0xFC || b == 0xFD || b == 0xFE || b == 0xD4):
 		s := c.xmmSrc(in, true)
-		d := &x[in.reg]
-		c.packedInt(b, d, &s)
+		packedInt(b, x[in.reg][:], s[:])
 	case p66 && b == 0xD7 && !in.mem: // PMOVMSKB r32, xmm
 		var m uint32
 		for i, v := range x[in.rm] {
@@ -142,22 +143,7 @@ func (c *CPU) sse(in *insn) bool {
 		x[in.reg] = d
 	case p66 && (b == 0x60 || b == 0x61 || b == 0x62 || b == 0x6C): // PUNPCKL*
 		s := c.xmmSrc(in, true)
-		d := x[in.reg]
-		w := 8
-		switch b {
-		case 0x60:
-			w = 1
-		case 0x61:
-			w = 2
-		case 0x62:
-			w = 4
-		}
-		var r xmm
-		for i := 0; i < 16/(2*w); i++ {
-			copy(r[2*i*w:], d[i*w:i*w+w])
-			copy(r[2*i*w+w:], s[i*w:i*w+w])
-		}
-		x[in.reg] = r
+		packedInt(b, x[in.reg][:], s[:])
 	case p66 && b == 0x73 && !in.mem: // PSRLQ/PSRLDQ/PSLLQ/PSLLDQ imm
 		d := &x[in.rm]
 		n := int(in.imm & 0xFF)
@@ -175,87 +161,218 @@ func (c *CPU) sse(in *insn) bool {
 			}
 			*d = r
 		case 2, 6:
-			for q := 0; q < 2; q++ {
-				v := binary.LittleEndian.Uint64(d[8*q:])
-				switch {
-				case n > 63:
-					v = 0
-				case in.reg == 2:
-					v >>= uint(n)
-				default:
-					v <<= uint(n)
-				}
-				binary.LittleEndian.PutUint64(d[8*q:], v)
-			}
+			packedShift(d[:], 8, in.reg, uint64(n))
 		default:
 			return false
 		}
+	case none:
+		return c.mmx(in)
 	default:
 		return false
 	}
 	return true
 }
 
-func (c *CPU) packedInt(op uint16, d, s *xmm) {
+// Lane helpers: lane i of width w bytes, little-endian, as in memory.
+func lane(b []byte, i, w int) uint64 {
+	var v uint64
+	for k := w - 1; k >= 0; k-- {
+		v = v<<8 | uint64(b[i*w+k])
+	}
+	return v
+}
+
+func setLane(b []byte, i, w int, v uint64) {
+	for k := 0; k < w; k++ {
+		b[i*w+k] = byte(v >> (8 * k))
+	}
+}
+
+// sext sign-extends a w-byte lane value.
+func sext(v uint64, w int) int64 {
+	sh := 64 - 8*uint(w)
+	return int64(v<<sh) >> sh
+}
+
+// satS and satU saturate a signed value to a w-byte signed/unsigned lane.
+func satS(v int64, w int) uint64 {
+	hi := int64(1)<<(8*uint(w)-1) - 1
+	lo := -hi - 1
+	if v > hi {
+		v = hi
+	} else if v < lo {
+		v = lo
+	}
+	return uint64(v)
+}
+
+func satU(v int64, w int) uint64 {
+	hi := int64(1)<<(8*uint(w)) - 1
+	if v > hi {
+		return uint64(hi)
+	}
+	if v < 0 {
+		return 0
+	}
+	return uint64(v)
+}
+
+// packedInt applies the two-operand packed-integer instruction with
+// second opcode byte op to d (destination) and s (source), both 8 bytes
+// (MMX) or 16 bytes (XMM); the SDM defines every one of these lane-wise, so
+// only the operand width differs. It reports false for an opcode it does
+// not implement.
+func packedInt(op uint16, d, s []byte) bool {
+	n := len(d)
+	w := 1 // lane width in bytes
 	switch op {
-	case 0x74, 0x75, 0x76, 0x64, 0x65, 0x66: // PCMPEQ*/PCMPGT*
-		w := 1
-		switch op {
-		case 0x75, 0x65:
-			w = 2
-		case 0x76, 0x66:
-			w = 4
+	case 0x61, 0x69, 0x63, 0x65, 0x75, 0xD5, 0xD9, 0xDD, 0xE1, 0xE3, 0xE4, 0xE5, 0xE9, 0xEA, 0xED, 0xEE,
+		0xF1, 0xF5, 0xF9, 0xFD, 0x67:
+		w = 2
+	case 0x62, 0x6A, 0x6B, 0x66, 0x76, 0xFA, 0xFE:
+		w = 4
+	case 0x6C, 0x6D, 0xD4, 0xFB, 0xF4, 0xF6:
+		w = 8
+	}
+	if op == 0x63 || op == 0x67 { // PACKSSWB/PACKUSWB: word lanes in, byte lanes out
+		w = 2
+	}
+	lanes := n / w
+	switch op {
+	case 0x60, 0x61, 0x62, 0x6C, 0x68, 0x69, 0x6A, 0x6D: // PUNPCKL*/PUNPCKH*
+		var r [16]byte
+		base := 0
+		if op >= 0x68 && op != 0x6C {
+			base = lanes / 2 // the high halves
 		}
-		for i := 0; i < 16; i += w {
-			var a, b int64
-			for k := w - 1; k >= 0; k-- {
-				a, b = a<<8|int64(d[i+k]), b<<8|int64(s[i+k])
+		for i := 0; i < lanes/2; i++ {
+			setLane(r[:], 2*i, w, lane(d, base+i, w))
+			setLane(r[:], 2*i+1, w, lane(s, base+i, w))
+		}
+		copy(d, r[:n])
+		return true
+	case 0x63, 0x67, 0x6B: // PACKSSWB/PACKUSWB (word->byte), PACKSSDW (dword->word)
+		var r [16]byte
+		for i := 0; i < 2*lanes; i++ {
+			src, j := d, i
+			if i >= lanes {
+				src, j = s, i-lanes
 			}
-			sh := 64 - 8*uint(w)
-			a, b = a<<sh>>sh, b<<sh>>sh // sign-extend for GT
-			var t bool
-			if op >= 0x74 {
-				t = a == b
+			v := sext(lane(src, j, w), w)
+			if op == 0x67 {
+				setLane(r[:], i, w/2, satU(v, w/2))
 			} else {
-				t = a > b
+				setLane(r[:], i, w/2, satS(v, w/2))
 			}
-			for k := 0; k < w; k++ {
-				if t {
-					d[i+k] = 0xFF
+		}
+		copy(d, r[:n])
+		return true
+	case 0xF6: // PSADBW: per quadword, sum of |d-s| bytes into the low word
+		for q := 0; q < lanes; q++ {
+			var sum uint64
+			for k := 8 * q; k < 8*q+8; k++ {
+				a, b := int(d[k]), int(s[k])
+				if a > b {
+					sum += uint64(a - b)
 				} else {
-					d[i+k] = 0
+					sum += uint64(b - a)
 				}
 			}
+			setLane(d, q, 8, sum)
 		}
-	case 0xDA, 0xDE: // PMINUB / PMAXUB
-		for i := range d {
-			if (op == 0xDA) == (s[i] < d[i]) {
-				d[i] = s[i]
-			}
+		return true
+	case 0xF5: // PMADDWD: dword i = d.w[2i]*s.w[2i] + d.w[2i+1]*s.w[2i+1]
+		for i := 0; i < n/4; i++ {
+			p0 := sext(lane(d, 2*i, 2), 2) * sext(lane(s, 2*i, 2), 2)
+			p1 := sext(lane(d, 2*i+1, 2), 2) * sext(lane(s, 2*i+1, 2), 2)
+			setLane(d, i, 4, uint64(p0+p1)) // only 0x8000^2*2 wraps, to 0x80000000
 		}
-	default: // PADD/PSUB b w d q
-		w := 8 // 0xFB, 0xD4
+		return true
+	}
+	for i := 0; i < lanes; i++ {
+		a, b := lane(d, i, w), lane(s, i, w)
+		sa, sb := sext(a, w), sext(b, w)
+		var r uint64
 		switch op {
-		case 0xF8, 0xFC:
-			w = 1
-		case 0xF9, 0xFD:
-			w = 2
-		case 0xFA, 0xFE:
-			w = 4
+		case 0x74, 0x75, 0x76, 0x64, 0x65, 0x66: // PCMPEQ*/PCMPGT*
+			if (op >= 0x74 && a == b) || (op < 0x74 && sa > sb) {
+				r = ^uint64(0)
+			}
+		case 0xDA, 0xEA: // PMINUB / PMINSW
+			r = a
+			if (op == 0xDA && b < a) || (op == 0xEA && sb < sa) {
+				r = b
+			}
+		case 0xDE, 0xEE: // PMAXUB / PMAXSW
+			r = a
+			if (op == 0xDE && b > a) || (op == 0xEE && sb > sa) {
+				r = b
+			}
+		case 0xFC, 0xFD, 0xFE, 0xD4: // PADDB/W/D/Q (wrapping)
+			r = a + b
+		case 0xF8, 0xF9, 0xFA, 0xFB: // PSUBB/W/D/Q
+			r = a - b
+		case 0xEC, 0xED: // PADDSB/W
+			r = satS(sa+sb, w)
+		case 0xE8, 0xE9: // PSUBSB/W
+			r = satS(sa-sb, w)
+		case 0xDC, 0xDD: // PADDUSB/W
+			r = satU(int64(a+b), w)
+		case 0xD8, 0xD9: // PSUBUSB/W
+			r = satU(int64(a)-int64(b), w)
+		case 0xD5: // PMULLW
+			r = uint64(sa * sb)
+		case 0xE5: // PMULHW
+			r = uint64(sa * sb >> 16)
+		case 0xE4: // PMULHUW
+			r = a * b >> 16
+		case 0xF4: // PMULUDQ: low dwords of each quadword, 64-bit product
+			r = (a & 0xFFFFFFFF) * (b & 0xFFFFFFFF)
+		case 0xE0, 0xE3: // PAVGB/W: rounded unsigned average
+			r = (a + b + 1) >> 1
+		case 0xDB: // PAND
+			r = a & b
+		case 0xDF: // PANDN
+			r = ^a & b
+		case 0xEB: // POR
+			r = a | b
+		case 0xEF: // PXOR
+			r = a ^ b
+		default:
+			return false
 		}
-		sub := op >= 0xF8 && op <= 0xFB
-		for i := 0; i < 16; i += w {
-			var a, b uint64
-			for k := w - 1; k >= 0; k-- {
-				a, b = a<<8|uint64(d[i+k]), b<<8|uint64(s[i+k])
+		setLane(d, i, w, r)
+	}
+	return true
+}
+
+// packedShift shifts every w-byte lane of d: kind is the 0F 71/72/73 group
+// field (2 = logical right, 4 = arithmetic right, 6 = left). Counts at or
+// beyond the lane width clear the lane (sign-fill it for arithmetic shifts),
+// SDM PSRLW/PSRAW/PSLLW.
+func packedShift(d []byte, w int, kind uint8, count uint64) {
+	bitsW := uint64(8 * w)
+	for i := 0; i < len(d)/w; i++ {
+		v := lane(d, i, w)
+		switch kind {
+		case 2:
+			if count >= bitsW {
+				v = 0
+			} else {
+				v >>= count
 			}
-			r := a + b
-			if sub {
-				r = a - b
+		case 4:
+			if count >= bitsW {
+				count = bitsW - 1
 			}
-			for k := 0; k < w; k++ {
-				d[i+k] = byte(r >> (8 * k))
+			v = uint64(sext(v, w) >> count)
+		default:
+			if count >= bitsW {
+				v = 0
+			} else {
+				v <<= count
 			}
 		}
+		setLane(d, i, w, v)
 	}
 }
