@@ -45,6 +45,13 @@ func (c *CPU) mul1(in *insn, src uint32, signed bool) {
 		hi = uint32(p>>sizeBits(size)) & sizeMask(size)
 		over = hi != 0
 	}
+	c.setAccPair(size, lo, hi)
+	c.mulFlags(lo, size, over)
+}
+
+// setAccPair writes the result pair of MUL/IMUL/DIV/IDIV: AH:AL for bytes,
+// DX:AX for words, EDX:EAX for dwords (lo goes to the accumulator).
+func (c *CPU) setAccPair(size uint8, lo, hi uint32) {
 	switch size {
 	case 1:
 		c.setReg(0, 2, hi<<8|lo)
@@ -54,7 +61,6 @@ func (c *CPU) mul1(in *insn, src uint32, signed bool) {
 	default:
 		c.r[EAX], c.r[EDX] = lo, hi
 	}
-	c.mulFlags(lo, size, over)
 }
 
 func (c *CPU) mulFlags(lo uint32, size uint8, over bool) {
@@ -130,15 +136,7 @@ func (c *CPU) div1(in *insn, src uint32, signed bool) {
 			q, r = qq, rr
 		}
 	}
-	switch size {
-	case 1:
-		c.setReg(0, 2, r<<8|q)
-	case 2:
-		c.setReg(0, 2, q)
-		c.setReg(regEDX, 2, r)
-	default:
-		c.r[EAX], c.r[EDX] = q, r
-	}
+	c.setAccPair(size, q, r)
 }
 
 // shiftGroup is C0/C1/D0..D3: ROL ROR RCL RCR SHL SHR SAL SAR.

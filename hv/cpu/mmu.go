@@ -118,21 +118,7 @@ func (c *CPU) walk(lin uint32, write, user, setAD bool) (walkResult, bool, uint3
 		return walkResult{}, false, ec
 	}
 	if pde&ptePS != 0 {
-		frame := pde & 0xFFC00000
-		pa := frame | lin&0x3FFFFF
-		if !c.m.InRange(pa, 1) {
-			return walkResult{}, false, ec
-		}
-		if !permOK(pde, write, user) {
-			return walkResult{}, false, ec | 1
-		}
-		if setAD {
-			c.setAD(pdeAddr, pde, write)
-			if write {
-				pde |= pteD
-			}
-		}
-		return walkResult{pa: pa, writable: allowW(pde, user), dirty: pde&pteD != 0, global: pde&pteG != 0}, true, 0
+		return c.finishLarge(pde&0xFFC00000|lin&0x3FFFFF, pdeAddr, pde, write, user, setAD, ec)
 	}
 	pteAddr := pde&0xFFFFF000 + (lin>>12&0x3FF)*4
 	pte, ok := c.m.Read32(pteAddr)
@@ -157,20 +143,7 @@ func (c *CPU) walkPAE(lin uint32, write, user, setAD bool, ec uint32) (walkResul
 		if pde>>32&0xFFFFF != 0 {
 			return walkResult{}, false, ec
 		}
-		pa := lo&0xFFE00000 | lin&0x1FFFFF
-		if !c.m.InRange(pa, 1) {
-			return walkResult{}, false, ec
-		}
-		if !permOK(lo, write, user) {
-			return walkResult{}, false, ec | 1
-		}
-		if setAD {
-			c.setAD(pdeAddr, lo, write)
-			if write {
-				lo |= pteD
-			}
-		}
-		return walkResult{pa: pa, writable: allowW(lo, user), dirty: lo&pteD != 0, global: lo&pteG != 0}, true, 0
+		return c.finishLarge(lo&0xFFE00000|lin&0x1FFFFF, pdeAddr, lo, write, user, setAD, ec)
 	}
 	if pde>>32&0xFFFFF != 0 {
 		return walkResult{}, false, ec
@@ -185,6 +158,24 @@ func (c *CPU) walkPAE(lin uint32, write, user, setAD bool, ec uint32) (walkResul
 		return walkResult{}, false, ec
 	}
 	return c.finishLeaf(lin, pdeAddr, lo, pteAddr, pte, write, user, setAD, ec)
+}
+
+// finishLarge completes a walk at a 4 MiB (2-level) or 2 MiB (PAE)
+// directory entry with PS set: its flags alone decide, A/D go in it.
+func (c *CPU) finishLarge(pa, pdeAddr, pde uint32, write, user, setAD bool, ec uint32) (walkResult, bool, uint32) {
+	if !c.m.InRange(pa, 1) {
+		return walkResult{}, false, ec
+	}
+	if !permOK(pde, write, user) {
+		return walkResult{}, false, ec | 1
+	}
+	if setAD {
+		c.setAD(pdeAddr, pde, write)
+		if write {
+			pde |= pteD
+		}
+	}
+	return walkResult{pa: pa, writable: allowW(pde, user), dirty: pde&pteD != 0, global: pde&pteG != 0}, true, 0
 }
 
 // finishLeaf completes a walk at its page-table entry, for both paging
