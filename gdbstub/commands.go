@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/cpu"
@@ -108,6 +107,10 @@ func (ss *session) dispatch(ctx context.Context, p []byte) error {
 func (ss *session) reply(err error) error {
 	if err != nil {
 		ss.srv.logf("gdb: %v", err)
+		var r refusal
+		if errors.As(err, &r) {
+			return ss.send(eMessage(r.msg))
+		}
 		if errors.Is(err, errUnsupported) {
 			return ss.send(replyEmpty)
 		}
@@ -384,35 +387,37 @@ func (ss *session) sendConsole(text string) error {
 }
 
 func (ss *session) readRegs() error {
-	v := regValues(ss.m.Regs())
+	v := takeView(ss.m)
 	out := make([]byte, 0, numGRegs*8)
-	for _, r := range v {
-		out = append(out, le32Hex(r)...)
+	for _, d := range regTable[:numGRegs] {
+		out = append(out, encodeHex(d.read(v))...)
 	}
 	return ss.sendBytes(out)
 }
 
+// writeRegs is 'G': every register of a 'g' packet, validated before any
+// is changed, so a refused segment write leaves the rest alone too.
 func (ss *session) writeRegs(arg []byte) error {
 	if len(arg) < numGRegs*8 {
 		return fmt.Errorf("G: %d hex digits, want at least %d", len(arg), numGRegs*8)
 	}
-	cur := regValues(ss.m.Regs())
-	var v [numGRegs]uint32
-	for i := range v {
-		r, err := parseLE32Hex(arg[8*i : 8*i+8])
+	v := takeView(ss.m)
+	vals := make([][]byte, numGRegs)
+	for i, d := range regTable[:numGRegs] {
+		b, err := decodeHex(arg[8*i : 8*i+8])
 		if err != nil {
-			return fmt.Errorf("G: register %s: %w", regNames[i], err)
+			return fmt.Errorf("G: register %s: %w", d.name, err)
 		}
-		v[i] = r
-	}
-	// Validate everything before changing anything.
-	for i := regFirst; i < numGRegs; i++ {
-		if v[i] != cur[i] {
-			return fmt.Errorf("G: segment register %s cannot be written", regNames[i])
+		if d.write == nil && string(b) != string(d.read(v)) {
+			return refusal{d.why}
 		}
+		vals[i] = b
 	}
-	for i := 0; i < regFirst; i++ {
-		if err := setReg(ss.m, cur, i, v[i]); err != nil {
+	for i, d := range regTable[:numGRegs] {
+		if d.write == nil {
+			continue
+		}
+		if err := d.write(ss.m, v, vals[i]); err != nil {
 			return fmt.Errorf("G: %w", err)
 		}
 	}
@@ -421,17 +426,10 @@ func (ss *session) writeRegs(arg []byte) error {
 
 func (ss *session) readReg(arg []byte) error {
 	n, err := parseHex32(arg)
-	if err != nil {
+	if err != nil || n >= uint32(len(regTable)) {
 		return ss.send(replyBad)
 	}
-	switch {
-	case n < uint32(numGRegs):
-		return ss.sendBytes(le32Hex(regValues(ss.m.Regs())[n]))
-	case n < uint32(numGRegs+numX87):
-		// "xx..." marks a register unavailable (gdb shows <unavailable>).
-		return ss.send(strings.Repeat("xx", x87Size(int(n))))
-	}
-	return ss.send(replyBad)
+	return ss.sendBytes(encodeHex(regTable[n].read(takeView(ss.m))))
 }
 
 func (ss *session) writeReg(arg []byte) error {
@@ -443,14 +441,11 @@ func (ss *session) writeReg(arg []byte) error {
 	if err != nil {
 		return fmt.Errorf("P: %w", err)
 	}
-	if n >= uint32(numGRegs) {
-		return fmt.Errorf("P: register %d cannot be written", n)
-	}
-	v, err := parseLE32Hex(val)
+	b, err := decodeHex(val)
 	if err != nil {
 		return fmt.Errorf("P: %w", err)
 	}
-	return setReg(ss.m, regValues(ss.m.Regs()), int(n), v)
+	return writeRegister(ss.m, takeView(ss.m), int(n), b)
 }
 
 var (

@@ -56,9 +56,15 @@ func TestQueries(t *testing.T) {
 		{"Z2,100000,fffffff", `E01`},
 		{"p40", `E01`},
 		{"pzz", `E01`},
-		{"p10", `(xx){10}`}, // st0: unavailable
-		{"p1f", `(xx){4}`},  // fop
-		{"P40=00000000", `E01`},
+		{"p10", `0{20}`}, // st0 after FNINIT's reset state
+		{"p19", `00000000`}, // fstat
+		{"p18", `7f030000`}, // fctrl: 0x037f after reset
+		{"p1a", `ffff0000`}, // ftag: every register empty
+		{"p28", `801f0000`}, // mxcsr: 0x1f80 after reset
+		{"p2b", `00000000`}, // cr3: linear_pages on, the Guest has no table yet
+		{"p2f", `01000000`}, // linear_pages
+		{"P40=00000000", `E\.there is no register 64`},
+		{"P2b=00100000", `E\.the Guest changes cr3 only through hypercalls.*`},
 		{"P0=0000", `E01`},
 		{"P0", `E01`},
 		{"G00", `E01`},
@@ -100,10 +106,10 @@ func TestRegisters(t *testing.T) {
 		uint32(r.Seg[1].Sel), uint32(r.Seg[2].Sel), uint32(r.Seg[3].Sel), uint32(r.Seg[0].Sel), uint32(r.Seg[4].Sel), uint32(r.Seg[5].Sel)}
 	for i, w := range want {
 		if got := g[8*i : 8*i+8]; got != le(w) {
-			t.Errorf("g: %s = %s, want %s", regNames[i], got, le(w))
+			t.Errorf("g: %s = %s, want %s", regTable[i].name, got, le(w))
 		}
 		if got := c.ask(fmt.Sprintf("p%x", i)); got != le(w) {
-			t.Errorf("p%x (%s) = %s, want %s", i, regNames[i], got, le(w))
+			t.Errorf("p%x (%s) = %s, want %s", i, regTable[i].name, got, le(w))
 		}
 	}
 
@@ -128,8 +134,8 @@ func TestRegisters(t *testing.T) {
 	if got := c.ask("Pa=" + le(cs)); got != "OK" {
 		t.Errorf("P cs unchanged: %q", got)
 	}
-	if got := c.ask("Pa=" + le(cs+8)); got != "E01" {
-		t.Errorf("P cs changed: %q, want E01", got)
+	if got := c.ask("Pa=" + le(cs+8)); got != eMessage(whySegment) {
+		t.Errorf("P cs changed: %q, want the reason as E.message", got)
 	}
 
 	// G: write everything back with new eax/eip; a changed segment
@@ -143,8 +149,8 @@ func TestRegisters(t *testing.T) {
 		t.Errorf("after G: eax %#x eip %#x", r.GPR[0], r.EIP)
 	}
 	bad := le(1) + g2[8:80] + le(cs+8) + g2[88:]
-	if got := c.ask("G" + bad); got != "E01" {
-		t.Errorf("G with a new cs: %q, want E01", got)
+	if got := c.ask("G" + bad); !strings.HasPrefix(got, "E.segment registers") {
+		t.Errorf("G with a new cs: %q, want the reason as E.message", got)
 	}
 	if m.Regs().GPR[0] != 0xCAFEBABE {
 		t.Error("a refused G still wrote eax")
@@ -244,21 +250,33 @@ func TestTargetXML(t *testing.T) {
 	if err := xml.Unmarshal([]byte(doc.String()), &tgt); err != nil {
 		t.Fatalf("target.xml: %v", err)
 	}
-	if tgt.Arch != "i386" || len(tgt.Feature) != 1 || tgt.Feature[0].Name != "org.gnu.gdb.i386.core" {
-		t.Fatalf("target.xml: arch %q features %+v", tgt.Arch, tgt.Feature)
+	wantFeatures := []struct {
+		name  string
+		first string
+		n     int
+	}{
+		// gdb's i386 back end validates the first two by these names
+		// and counts (i386_validate_tdesc_p).
+		{"org.gnu.gdb.i386.core", "eax", 32},
+		{"org.gnu.gdb.i386.sse", "xmm0", 9},
+		{"org.lgdbg.i386.cr", "cr0", 4},
+		{"org.lgdbg.lguest.host", "shadow_cr3", 5},
 	}
-	regs := tgt.Feature[0].Regs
-	if len(regs) != numGRegs+numX87 {
-		t.Fatalf("%d registers, want %d", len(regs), numGRegs+numX87)
+	if tgt.Arch != "i386" || len(tgt.Feature) != len(wantFeatures) {
+		t.Fatalf("target.xml: arch %q, %d features", tgt.Arch, len(tgt.Feature))
 	}
-	for i, n := range regNames {
-		if regs[i].Name != n || regs[i].Bitsize != 32 {
-			t.Errorf("reg %d: %+v, want %s/32", i, regs[i], n)
+	n := 0
+	for i, w := range wantFeatures {
+		f := tgt.Feature[i]
+		if f.Name != w.name || len(f.Regs) != w.n || f.Regs[0].Name != w.first {
+			t.Errorf("feature %d: %s with %d registers from %s, want %s/%d/%s", i, f.Name, len(f.Regs), f.Regs[0].Name, w.name, w.n, w.first)
 		}
-	}
-	for i := numGRegs; i < numGRegs+numX87; i++ {
-		if regs[i].Bitsize/8 != x87Size(i) {
-			t.Errorf("reg %d %s: %d bits, p replies %d bytes", i, regs[i].Name, regs[i].Bitsize, x87Size(i))
+		for _, r := range f.Regs {
+			// Every described register answers 'p' with exactly its size.
+			if got := c.ask(fmt.Sprintf("p%x", n)); len(got) != r.Bitsize/4 {
+				t.Errorf("p%x (%s): %d hex digits, want %d", n, r.Name, len(got), r.Bitsize/4)
+			}
+			n++
 		}
 	}
 	if got := c.ask(fmt.Sprintf("qXfer:features:read:target.xml:%x,10", len(targetXML))); got != "l" {

@@ -1,0 +1,86 @@
+package gdbstub
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// TestRealGDBRegisters: the control registers and the Host's paging view
+// as gdb registers, the x87/SSE file readable and writable, and a refused
+// write explained in gdb's own error line.
+func TestRealGDBRegisters(t *testing.T) {
+	gdb, err := exec.LookPath("gdb")
+	if err != nil {
+		t.Skip("gdb not installed")
+	}
+	bp := kernelEntry(t)
+	m := newDemo(t)
+	addr, logs := serveTCP(t, m)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gdb, "-batch", "-nx",
+		"-ex", "set architecture i386",
+		"-ex", "target remote "+addr,
+		"-ex", "print $linear_pages",
+		"-ex", "print/x $cr3",
+		"-ex", fmt.Sprintf("break *%#x", bp),
+		"-ex", "continue",
+		"-ex", "info registers",
+		"-ex", "print $linear_pages",
+		"-ex", "print/x $cr3",
+		"-ex", "print/x $shadow_cr3",
+		"-ex", "print $cpl",
+		"-ex", "print $icount > 0",
+		"-ex", "set $st0 = 1.5",
+		"-ex", "print $st0",
+		"-ex", "set $xmm1.v4_int32[2] = 77",
+		"-ex", "print $xmm1.v4_int32",
+		"-ex", "print/x $mxcsr",
+		"-ex", "set $cs = 0x10",
+		"-ex", "set $cr3 = 0x1000",
+		"-ex", "info all-registers")
+	out, err := cmd.CombinedOutput()
+	t.Logf("gdb output:\n%s", out)
+	if err != nil {
+		t.Fatalf("gdb: %v\nstub log:\n%s", err, logs())
+	}
+	d := m.DebugRegs()
+	if d.LinearPages || d.CR3 == 0 {
+		t.Fatalf("after the handoff the Machine says linear_pages=%v cr3=%#x", d.LinearPages, d.CR3)
+	}
+	checks := []struct{ what, re string }{
+		{"linear_pages on at the entry", `(?m)^\$1 = 1$`},
+		{"no guest cr3 under linear_pages", `(?m)^\$2 = 0x0$`},
+		{"cr0 decoded in info registers", `(?m)^cr0\s+0x80010033\s+\[ PE MP ET NE WP PG \]`},
+		{"cr3 in info registers", fmt.Sprintf(`(?m)^cr3\s+%#x\s`, d.CR3)},
+		{"cr4 decoded", `(?m)^cr4\s+0x290\s+\[ PSE PGE OSFXSR \]`},
+		{"linear_pages off after the handoff", `(?m)^\$3 = 0$`},
+		{"the Guest's cr3", fmt.Sprintf(`(?m)^\$4 = %#x$`, d.CR3)},
+		{"the shadow cr3", fmt.Sprintf(`(?m)^\$5 = %#x$`, d.ShadowCR3)},
+		{"cpl 1 in the kernel", `(?m)^\$6 = 1$`},
+		{"icount counts", `(?m)^\$7 = 1$`},
+		{"info registers lists the Host's view", `(?m)^cr4 .*\nshadow_cr3\s+0x[0-9a-f]+\s+\d+\ncpl\s+0x1\s+1\nlinear_pages\s+0x0\s+0\npgdir_slot\s+0x[0-9a-f]\s+\d\nicount\s+0x`},
+		{"st0 written and read back", `(?m)^\$8 = 1\.5$`},
+		{"xmm1 written and read back", `(?m)^\$9 = \{0, 0, 77, 0\}$`},
+		{"mxcsr", `(?m)^\$10 = 0x1f80$`},
+		{"cs write refused with the reason", `segment registers are the Guest's to load from its GDT`},
+		{"cr3 write refused with the reason", `the Guest changes cr3 only through hypercalls`},
+		{"x87 registers are available", `(?m)^st0\s+1\.5\s`},
+		{"sse registers are listed", `(?m)^xmm7\s+\{`},
+	}
+	for _, c := range checks {
+		if !regexp.MustCompile(c.re).MatchString(string(out)) {
+			t.Errorf("%s: no match for %q", c.what, c.re)
+		}
+	}
+	if regexp.MustCompile(`<unavailable>`).Match(out) {
+		t.Error("a register is still <unavailable>")
+	}
+	if f := m.FPU(); f.XMM[1][8] != 77 {
+		t.Errorf("the Machine's xmm1 = % x, want 77 in dword 2", f.XMM[1])
+	}
+}
