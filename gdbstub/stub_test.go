@@ -56,7 +56,7 @@ func TestQueries(t *testing.T) {
 		{"Z2,100000,fffffff", `E01`},
 		{"p40", `E01`},
 		{"pzz", `E01`},
-		{"p10", `0{20}`}, // st0 after FNINIT's reset state
+		{"p10", `0{20}`},    // st0 after FNINIT's reset state
 		{"p19", `00000000`}, // fstat
 		{"p18", `7f030000`}, // fctrl: 0x037f after reset
 		{"p1a", `ffff0000`}, // ftag: every register empty
