@@ -154,6 +154,15 @@ func (ss *session) query(arg []byte) error {
 		return ss.send(replyEmpty)
 	case "Symbol":
 		return ss.send(replyOK)
+	case "qemu.Supported":
+		// QEMU's own query; of its features we offer physical memory
+		// mode, so tools written for QEMU (gdb-pt-dump, pwndbg) find it.
+		return ss.send("PhyMemMode")
+	case "qemu.PhyMemMode":
+		if ss.physMem {
+			return ss.send("1")
+		}
+		return ss.send("0")
 	case "Xfer":
 		return ss.xfer(rest)
 	}
@@ -167,6 +176,19 @@ func (ss *session) set(arg []byte) error {
 		// packet only after reading the OK, so the reader sees the flag
 		// in time not to acknowledge it. The OK itself is acked by gdb.
 		ss.noAck.Store(true)
+		return ss.send(replyOK)
+	}
+	// Qqemu.PhyMemMode:1 makes m/M/X address guest-physical memory, as
+	// QEMU's stub does (its "maint packet Qqemu.PhyMemMode:1").
+	if v, ok := bytes.CutPrefix(arg, []byte("qemu.PhyMemMode:")); ok {
+		switch string(v) {
+		case "1":
+			ss.physMem = true
+		case "0":
+			ss.physMem = false
+		default:
+			return ss.send(replyBad)
+		}
 		return ss.send(replyOK)
 	}
 	return ss.send(replyEmpty)
@@ -481,11 +503,15 @@ func (ss *session) readMem(arg []byte) error {
 		n = uint32(1<<32 - uint64(addr))
 	}
 	buf := make([]byte, n)
+	read := ss.m.ReadVirt
+	if ss.physMem {
+		read = ss.m.ReadPhys
+	}
 	got := 0
 	for got < len(buf) {
-		va := addr + uint32(got)
-		k := min(len(buf)-got, int(0x1000-va&0xFFF))
-		if ss.m.ReadVirt(va, buf[got:got+k]) != nil {
+		a := addr + uint32(got)
+		k := min(len(buf)-got, int(0x1000-a&0xFFF))
+		if read(a, buf[got:got+k]) != nil {
 			break
 		}
 		got += k
@@ -538,6 +564,18 @@ func (ss *session) writeMem(addr uint32, b []byte) error {
 	}
 	if uint64(addr)+uint64(len(b)) > 1<<32 {
 		return fmt.Errorf("write at %#x+%d wraps the address space: %w", addr, len(b), errMemFault)
+	}
+	if ss.physMem {
+		// Above the Guest's memory are the shadow tables and the
+		// Switcher: readable, but a write there would corrupt the
+		// Host's own state behind its back.
+		if lim := ss.m.GuestPhysLimit(); uint64(addr)+uint64(len(b)) > uint64(lim) {
+			return fmt.Errorf("physical write at %#x+%d: only guest memory below %#x is writable: %w", addr, len(b), lim, errMemFault)
+		}
+		if err := ss.m.WritePhys(addr, b); err != nil {
+			return fmt.Errorf("%w: %w", errMemFault, err)
+		}
+		return nil
 	}
 	// Check every page first so a write that runs into an unmapped page
 	// fails whole instead of leaving half of it behind.

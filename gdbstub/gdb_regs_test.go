@@ -1,6 +1,7 @@
 package gdbstub
 
 import (
+	"encoding/binary"
 	"context"
 	"fmt"
 	"os/exec"
@@ -42,7 +43,11 @@ func TestRealGDBRegisters(t *testing.T) {
 		"-ex", "print/x $mxcsr",
 		"-ex", "set $cs = 0x10",
 		"-ex", "set $cr3 = 0x1000",
-		"-ex", "info all-registers")
+		"-ex", "info all-registers",
+		"-ex", "x/wx $shadow_cr3",
+		"-ex", "maint packet Qqemu.PhyMemMode:1",
+		"-ex", "x/wx $shadow_cr3",
+		"-ex", "maint packet Qqemu.PhyMemMode:0")
 	out, err := cmd.CombinedOutput()
 	t.Logf("gdb output:\n%s", out)
 	if err != nil {
@@ -72,6 +77,18 @@ func TestRealGDBRegisters(t *testing.T) {
 		{"x87 registers are available", `(?m)^st0\s+1\.5\s`},
 		{"sse registers are listed", `(?m)^xmm7\s+\{`},
 	}
+	// The shadow pgd entry 0 (the identity map the handoff ran through), read as gdb's
+	// physical memory: the Host page it sits in is not mapped virtually.
+	spgd := make([]byte, 4)
+	if err := m.ReadPhys(d.ShadowCR3, spgd); err != nil {
+		t.Fatal(err)
+	}
+	if binary.LittleEndian.Uint32(spgd)&1 == 0 {
+		t.Fatalf("shadow pgd entry 0 is not present: the test would compare nothing")
+	}
+	checks = append(checks,
+		struct{ what, re string }{"physical read of the shadow pgd", fmt.Sprintf(`(?m)^%#x:\s+0x%08x$`, d.ShadowCR3, binary.LittleEndian.Uint32(spgd))},
+		struct{ what, re string }{"virtual read of the same address fails", fmt.Sprintf(`Cannot access memory at address %#x`, d.ShadowCR3)})
 	for _, c := range checks {
 		if !regexp.MustCompile(c.re).MatchString(string(out)) {
 			t.Errorf("%s: no match for %q", c.what, c.re)

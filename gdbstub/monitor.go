@@ -1,6 +1,7 @@
 package gdbstub
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strconv"
@@ -31,7 +32,7 @@ func init() {
 		{name: "walk", args: "ADDR", help: "guest and shadow page walks of a virtual address, side by side", run: monWalk},
 		{name: "linear", help: "the Host's linear_pages flag", run: monLinear},
 		{name: "v2p", args: "ADDR", help: "virtual to guest-physical, through the Guest's own tables", run: monV2P},
-		{name: "phys", args: "ADDR [LEN]", help: "hex dump of physical memory (LEN default 64, at most 4096)", run: monPhys},
+		{name: "phys", args: "[-b] ADDR [LEN]", help: "physical memory as 32-bit little-endian words, -b as bytes (LEN default 64, at most 4096)", run: monPhys},
 		{name: "hcalls", args: "[N]", help: "the last N hypercalls, decoded (default 20)", run: monHcalls},
 		{name: "events", args: "[N]", help: "the last N Host events (default 20)", run: monEvents},
 		{name: "slots", help: "the shadow pgdir cache", run: monSlots},
@@ -218,8 +219,12 @@ func monV2P(m *hv.Machine, args []string) (string, error) {
 const maxPhysDump = 4096
 
 func monPhys(m *hv.Machine, args []string) (string, error) {
+	bytesView := len(args) > 0 && args[0] == "-b"
+	if bytesView {
+		args = args[1:]
+	}
 	if len(args) < 1 || len(args) > 2 {
-		return "", fmt.Errorf("want ADDR [LEN]")
+		return "", fmt.Errorf("want [-b] ADDR [LEN]")
 	}
 	pa, err := parseNum(args[0])
 	if err != nil {
@@ -238,7 +243,32 @@ func monPhys(m *hv.Machine, args []string) (string, error) {
 	if err := m.ReadPhys(pa, buf); err != nil {
 		return "", err
 	}
-	return hexDump(pa, buf), nil
+	if bytesView {
+		return hexDump(pa, buf), nil
+	}
+	return wordDump(pa, buf), nil
+}
+
+// wordDump shows memory as the Guest's own 32-bit values, four a line, as
+// gdb's x/4wx does: a page-table entry reads 0x01236067, not 67602301. A
+// tail shorter than a word is shown as bytes.
+func wordDump(addr uint32, b []byte) string {
+	var s strings.Builder
+	for off := 0; off < len(b); off += 16 {
+		line := b[off:min(off+16, len(b))]
+		fmt.Fprintf(&s, "%08x:", addr+uint32(off))
+		for i := 0; i < len(line); i += 4 {
+			if i+4 <= len(line) {
+				fmt.Fprintf(&s, " 0x%08x", binary.LittleEndian.Uint32(line[i:]))
+				continue
+			}
+			for _, c := range line[i:] {
+				fmt.Fprintf(&s, " 0x%02x", c)
+			}
+		}
+		s.WriteByte('\n')
+	}
+	return s.String()
 }
 
 // hexDump formats 16 bytes a line with an ASCII column, as xxd does.

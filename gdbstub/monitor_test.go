@@ -1,6 +1,7 @@
 package gdbstub
 
 import (
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"strings"
@@ -61,12 +62,14 @@ func TestMonitorAtEntry(t *testing.T) {
 		{cmd: "linear x", want: []string{`takes no arguments`}},
 		{cmd: "v2p 0x100000", want: []string{`^0x00100000 -> 0x00100000\n$`}},
 		{cmd: "v2p 0x40000000", want: []string{`^0x40000000: not mapped`}},
-		{cmd: "phys 0x100000 16", want: []string{fmt.Sprintf(`^00100000: %x `, first)}, lines: 1},
+		{cmd: "phys 0x100000 16", want: []string{fmt.Sprintf(`^00100000: 0x%08x `, binary.LittleEndian.Uint32(first))}, lines: 1},
+		{cmd: "phys -b 0x100000 16", want: []string{fmt.Sprintf(`^00100000: %x `, first)}, lines: 1},
+		{cmd: "phys 0x100000 6", want: []string{fmt.Sprintf(`^00100000: 0x%08x 0x[0-9a-f]{2} 0x[0-9a-f]{2}\n$`, binary.LittleEndian.Uint32(first))}, lines: 1},
 		{cmd: "phys 0x100000", lines: 4},
 		{cmd: "phys 0x100000 0", want: []string{`out of range`}},
 		{cmd: "phys 0x100000 4097", want: []string{`out of range`}},
 		{cmd: "phys 0xfffffff0 64", want: []string{`outside memory`}},
-		{cmd: "phys", want: []string{`want ADDR \[LEN\]`}},
+		{cmd: "phys", want: []string{`want \[-b\] ADDR \[LEN\]`}},
 		{cmd: "hcalls", want: []string{`no hypercalls yet`}},
 		{cmd: "hcalls 0", want: []string{`out of range`}},
 		{cmd: "hcalls 1 2", want: []string{`at most one count`}},

@@ -163,6 +163,8 @@ type session struct {
 
 	// Features gdb announced in qSupported.
 	swbreak, hwbreak bool
+	// physMem: m/M/X address guest-physical memory (Qqemu.PhyMemMode:1).
+	physMem bool
 
 	// Breakpoints and watchpoints this session set in the engine; removed
 	// when it ends, so an orphan breakpoint never stops a Guest nobody is

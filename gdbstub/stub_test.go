@@ -750,3 +750,53 @@ func TestServeStopsWithContext(t *testing.T) {
 		t.Fatal("Serve did not return after cancel with a session open")
 	}
 }
+
+// TestPhysMemMode: QEMU's Qqemu.PhyMemMode switches m/M to guest-physical
+// addresses; the Host's pages above the Guest's memory read but never
+// write.
+func TestPhysMemMode(t *testing.T) {
+	m := newDemo(t)
+	c := connect(t, m)
+	if got := c.ask("qqemu.Supported"); !strings.Contains(got, "PhyMemMode") {
+		t.Errorf("qqemu.Supported = %q", got)
+	}
+	if got := c.ask("qqemu.PhyMemMode"); got != "0" {
+		t.Errorf("mode before = %q", got)
+	}
+	root := m.DebugRegs().ShadowCR3
+	if got := c.ask(fmt.Sprintf("m%x,4", root)); got != "E14" {
+		t.Errorf("virtual read of the shadow root's address: %q, want E14 (above guest RAM)", got)
+	}
+	for _, tt := range []struct{ send, want string }{
+		{"Qqemu.PhyMemMode:2", "E01"},
+		{"Qqemu.PhyMemMode:1", "OK"},
+		{"qqemu.PhyMemMode", "1"},
+	} {
+		if got := c.ask(tt.send); got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.send, got, tt.want)
+		}
+	}
+	want := make([]byte, 8)
+	if err := m.ReadPhys(root, want); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ask(fmt.Sprintf("m%x,8", root)); got != hex.EncodeToString(want) {
+		t.Errorf("physical read of the shadow root = %s, want %x", got, want)
+	}
+	if got := c.ask(fmt.Sprintf("M%x,1:00", root)); got != "E14" {
+		t.Errorf("physical write to the Host's shadow page = %q, want E14", got)
+	}
+	if got := c.ask("M3000,2:beef"); got != "OK" {
+		t.Errorf("physical write to guest RAM = %q", got)
+	}
+	b := make([]byte, 2)
+	if err := m.ReadPhys(0x3000, b); err != nil || b[0] != 0xbe || b[1] != 0xef {
+		t.Errorf("guest RAM after the write: % x %v", b, err)
+	}
+	if got := c.ask("Qqemu.PhyMemMode:0"); got != "OK" {
+		t.Errorf("back to virtual: %q", got)
+	}
+	if got := c.ask(fmt.Sprintf("m%x,4", root)); got != "E14" {
+		t.Errorf("virtual again: %q", got)
+	}
+}

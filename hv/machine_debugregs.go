@@ -44,3 +44,7 @@ func (m *Machine) SetFPU(f cpu.FPU) {
 	m.h.cpu.SetFPU(f)
 	m.mu.Unlock()
 }
+
+// GuestPhysLimit is the end of the Guest's physical memory (RAM and the
+// device pages above it, spec §2.8); above it lie the Host's own pages.
+func (m *Machine) GuestPhysLimit() uint32 { return m.h.mem.GuestLimit() }
