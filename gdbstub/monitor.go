@@ -36,6 +36,7 @@ func init() {
 		{name: "hcalls", args: "[N]", help: "the last N hypercalls, decoded (default 20)", run: monHcalls},
 		{name: "events", args: "[N]", help: "the last N Host events (default 20)", run: monEvents},
 		{name: "slots", help: "the shadow pgdir cache", run: monSlots},
+		{name: "pgd", args: "[SLOT]", help: "every present top-level entry, guest next to shadow, differences marked", run: monPgd},
 		{name: "host", help: "lguest_data, kernel_address, Switcher, interrupts, timer, TS, SET_STACK", run: monHost},
 		{name: "regs", help: "what gdb's registers leave out: CPL, CR2, CR3, shadow CR3, segment caches, icount", run: monRegs},
 		{name: "stop", help: "why the Guest last stopped", run: monStop},
