@@ -1,8 +1,8 @@
 package gdbstub
 
 import (
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os/exec"
 	"regexp"
