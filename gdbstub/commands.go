@@ -32,11 +32,7 @@ func (ss *session) dispatch(ctx context.Context, p []byte) error {
 	arg := p[1:]
 	switch p[0] {
 	case '?':
-		// The Guest is paused (we paused it on connect, and every
-		// resume waits for a stop). A dead Guest is still reported as
-		// stopped so gdb can attach to the corpse and inspect it;
-		// resuming it then reports the exit (see resume).
-		return ss.send(ss.stopReply(hv.Stop{Reason: hv.StopStep}))
+		return ss.send(ss.stopReply(ss.haltReason(ss.m.LastStop())))
 	case 'g':
 		return ss.readRegs()
 	case 'G':
@@ -270,22 +266,21 @@ func (ss *session) resume(ctx context.Context, step bool) error {
 		return ss.sendExit(last)
 	}
 	if step {
-		st := ss.m.StepInstruction()
+		st, err := ss.m.Step()
 		if st.Reason.Terminal() {
 			return ss.sendExit(st)
 		}
+		if err != nil {
+			return ss.send(replyBad)
+		}
 		return ss.send(ss.stopReply(st))
 	}
-	ss.m.Resume()
-	wctx, cancel := context.WithCancel(ctx)
+	// Subscribe before resuming, so the stop cannot slip past.
+	stopped, cancel := ss.m.Subscribe()
 	defer cancel()
-	stopped := make(chan hv.Stop, 1)
-	go func() {
-		st, err := ss.m.WaitStop(wctx)
-		if err == nil {
-			stopped <- st
-		}
-	}()
+	if err := ss.m.Resume(); err != nil {
+		return ss.sendExit(ss.m.LastStop())
+	}
 	for {
 		select {
 		case st := <-stopped:
@@ -299,12 +294,12 @@ func (ss *session) resume(ctx context.Context, step bool) error {
 			}
 			switch ev.kind {
 			case inInterrupt:
-				ss.m.Pause() // the stop arrives on stopped
+				ss.m.RequestPause() // the stop arrives on stopped
 			case inNak:
 				ss.retransmit()
 			case inPacket:
 				if string(ev.payload) == "vCtrlC" {
-					ss.m.Pause()
+					ss.m.RequestPause()
 					if err := ss.send(replyOK); err != nil {
 						return err
 					}
@@ -321,6 +316,21 @@ func (ss *session) resume(ctx context.Context, step bool) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// haltReason is the stop '?' reports: the Guest's real last stop, so a
+// gdb attaching to a Guest the TUI stopped at a breakpoint or watchpoint
+// learns that. The Guest is always stopped here (we paused it on connect,
+// and every resume waits for a stop). A pause, the connect's own included,
+// is reported as SIGTRAP, as QEMU answers '?' after attaching (SIGINT is
+// for the reply to a Ctrl-C itself); a dead Guest is also reported stopped
+// so gdb can attach to the corpse and inspect it, and resuming it then
+// reports the exit (see resume).
+func (ss *session) haltReason(last hv.Stop) hv.Stop {
+	if last.Reason == hv.StopPaused || last.Reason.Terminal() {
+		last.Reason = hv.StopStep
+	}
+	return last
 }
 
 // stopReply is the T packet for a stop (stop reasons: "Stop Reply Packets"

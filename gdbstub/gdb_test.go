@@ -71,7 +71,7 @@ func kernelEntry(t testing.TB) uint32 {
 		t.Fatalf("demo guest did not reach linear-off: %v", s)
 	}
 	for range 10000 {
-		s := m.StepInstruction()
+		s := mustStep(t, m)
 		if s.Reason.Terminal() {
 			t.Fatalf("demo guest died before PAGE_OFFSET: %v", s)
 		}
@@ -164,8 +164,8 @@ func TestRealGDBWatch(t *testing.T) {
 	// Where the clearing loop starts storing: edi after the first two
 	// instructions (cld; mov $start,%edi), found by running.
 	probe := newDemo(t)
-	probe.StepInstruction()
-	probe.StepInstruction()
+	mustStep(t, probe)
+	mustStep(t, probe)
 	dst := probe.Regs().GPR[7] + 16
 
 	m := newDemo(t)

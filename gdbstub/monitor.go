@@ -445,8 +445,8 @@ func monHost(m *hv.Machine, args []string) (string, error) {
 	if len(args) != 0 {
 		return "", fmt.Errorf("takes no arguments")
 	}
-	h := m.Host()
-	d := m.HostDetail()
+	snap := m.Snapshot(hv.View{}) // one instant: the host lines agree
+	h, d := snap.Host, snap.Host
 	var b strings.Builder
 	if h.HaveLguestData {
 		fmt.Fprintf(&b, "lguest_data     0x%08x (guest-physical, LGUEST_INIT spec §3.3.2)\n", h.LguestData)
@@ -456,7 +456,7 @@ func monHost(m *hv.Machine, args []string) (string, error) {
 		b.WriteString("lguest_data     (none: LGUEST_INIT not called yet)\n")
 	}
 	fmt.Fprintf(&b, "switcher        0x%08x (pages at host-physical %#x %#x %#x)\n", h.SwitcherAddr, d.SwitcherPages[0], d.SwitcherPages[1], d.SwitcherPages[2])
-	fmt.Fprintf(&b, "paging          %s, linear_pages %s\n", map[bool]string{false: "non-PAE", true: "PAE"}[m.PAE()], onOff(m.LinearPages()))
+	fmt.Fprintf(&b, "paging          %s, linear_pages %s\n", map[bool]string{false: "non-PAE", true: "PAE"}[snap.PAE], onOff(snap.Linear))
 	fmt.Fprintf(&b, "irqs pending    0x%08x%s\n", h.IrqsPending, irqList(h.IrqsPending))
 	fmt.Fprintf(&b, "halted          %s\n", yesNo(h.Halted))
 	if h.TimerArmed {

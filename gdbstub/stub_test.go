@@ -338,6 +338,10 @@ func TestRunControl(t *testing.T) {
 	if got := m.Regs().EIP; got != step2 {
 		t.Fatalf("stopped at %#x, want %#x", got, step2)
 	}
+	// '?' reports the real last stop, not a fixed reply.
+	if got := c.ask("?"); got != "T05swbreak:;thread:1;" {
+		t.Errorf("? at the Z0 stop: %q, want the breakpoint's reply", got)
+	}
 	if got := c.ask(fmt.Sprintf("z0,%x,1", step2)); got != "OK" {
 		t.Fatal(got)
 	}
@@ -619,7 +623,7 @@ func TestSessionEnds(t *testing.T) {
 	t.Run("breakpoints removed", func(t *testing.T) {
 		// The guest passes its second instruction right away; a
 		// breakpoint there left behind by a dead session would stop it.
-		second := newDemo(t).StepInstruction().EIP
+		second := mustStep(t, newDemo(t)).EIP
 		m := newDemo(t)
 		c := connect(t, m)
 		if got := c.ask(fmt.Sprintf("Z0,%x,1", second)); got != "OK" {
@@ -799,4 +803,14 @@ func TestPhysMemMode(t *testing.T) {
 	if got := c.ask(fmt.Sprintf("m%x,4", root)); got != "E14" {
 		t.Errorf("virtual again: %q", got)
 	}
+}
+
+// mustStep steps m one instruction, failing the test if it cannot.
+func mustStep(t testing.TB, m *hv.Machine) hv.Stop {
+	t.Helper()
+	s, err := m.Step()
+	if err != nil {
+		t.Fatalf("step: %v", err)
+	}
+	return s
 }

@@ -97,7 +97,8 @@ type Host struct {
 	shutdownMsg string
 	unimpl      *cpu.Exit
 
-	until    func(Event) bool
+	until    func(Event) bool // Config.Until: for every run
+	runUntil func(Event) bool // the current run's own (Machine.RunUntil)
 	untilHit *Event
 
 	// Interactive pacing (Config.IdleRealtime): the driver's wake-up
@@ -125,7 +126,7 @@ func (h *Host) kill(reason string) {
 func (h *Host) emit(e Event) {
 	e.ICount = h.cpu.ICount()
 	h.events.add(e)
-	if h.until != nil && h.untilHit == nil && h.until(e) {
+	if h.untilHit == nil && (h.until != nil && h.until(e) || h.runUntil != nil && h.runUntil(e)) {
 		hit := e
 		h.untilHit = &hit
 	}

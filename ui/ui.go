@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -96,7 +95,7 @@ type message struct {
 	text  string
 }
 
-// snapshot is one consistent-enough copy of the Machine for rendering.
+// snapshot is one Machine.Snapshot, reshaped for rendering.
 type snapshot struct {
 	at      time.Time
 	running bool
@@ -123,8 +122,14 @@ type app struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	ctl    chan func()   // run control, executed in order by controller
+	ctl    chan func()    // run control, executed in order by controller
+	stops  <-chan hv.Stop // the Machine's stops, read by controller
+	unsub  func()
 	kick   chan struct{} // ask the refresher for a snapshot now
+
+	// The pending ":until", controller goroutine only.
+	untilSpec  string
+	untilMatch func(hv.Event) bool
 
 	mu      sync.Mutex
 	v       view
@@ -162,8 +167,7 @@ type app struct {
 	haveOff   bool
 	mips      float64
 	lastRun   *snapshot // previous running sample, for MIPS
-	untilOn   atomic.Bool
-	seq       uint64 // next event sequence number (refresher only)
+	seq       uint64    // next event sequence number (refresher only)
 	// ready is closed once the screen is initialised (tests inject
 	// events only after that).
 	ready chan struct{}
@@ -212,9 +216,12 @@ func (a *app) run() error {
 	}
 	a.tv.EnableMouse(true)
 	close(a.ready)
+	a.stops, a.unsub = a.m.Subscribe()
+	defer a.unsub()
 	if !a.opts.StartPaused {
-		a.m.Resume()
-		a.watchStop()
+		if err := a.m.Resume(); err != nil {
+			a.queueMsg(true, err.Error())
+		}
 	}
 	a.wg.Add(2)
 	go a.controller()
@@ -222,9 +229,6 @@ func (a *app) run() error {
 	err := a.tv.Run()
 	a.cancel()
 	a.wg.Wait()
-	if a.untilOn.Load() {
-		a.m.SetEventHook(nil)
-	}
 	a.m.Pause()
 	if err != nil {
 		return fmt.Errorf("ui: %w", err)
@@ -435,6 +439,9 @@ func (a *app) control(f func()) {
 	}
 }
 
+// controller is the one goroutine that drives the Machine for the UI: it
+// runs the queued commands in order and hears every stop, so a command
+// and the stop it causes are seen in the order they happened.
 func (a *app) controller() {
 	defer a.wg.Done()
 	for {
@@ -444,18 +451,24 @@ func (a *app) controller() {
 		case f := <-a.ctl:
 			f()
 			a.refreshNow()
+		case st := <-a.stops:
+			a.onStop(st)
+			a.refreshNow()
 		}
 	}
 }
 
-// watchStop asks for a refresh as soon as a resumed Guest stops, so a
-// breakpoint or power-off shows at once rather than at the next tick.
-func (a *app) watchStop() {
-	go func() {
-		if _, err := a.m.WaitStop(a.ctx); err == nil {
-			a.refreshNow()
-		}
-	}()
+// onStop reports how a pending ":until" ended.
+func (a *app) onStop(st hv.Stop) {
+	if a.untilSpec == "" {
+		return
+	}
+	if st.Reason == hv.StopUntil && st.Event != nil && a.untilMatch(*st.Event) {
+		a.queueMsg(false, fmt.Sprintf("until %s: %s at icount %d", a.untilSpec, st.Event.String(), st.Event.ICount))
+	} else {
+		a.queueMsg(true, fmt.Sprintf("until %s: never happened; %s", a.untilSpec, st.String()))
+	}
+	a.untilSpec, a.untilMatch = "", nil
 }
 
 func (a *app) refreshNow() {
@@ -468,12 +481,9 @@ func (a *app) refreshNow() {
 func (a *app) cmdContinue(*tcell.EventKey) {
 	a.followEIP()
 	a.control(func() {
-		if s := a.m.LastStop(); s.Reason.Terminal() {
-			a.queueMsg(true, "the guest is dead: "+s.String())
-			return
+		if err := a.m.Resume(); err != nil {
+			a.queueMsg(true, err.Error())
 		}
-		a.m.Resume()
-		a.watchStop()
 	})
 }
 
@@ -485,11 +495,9 @@ func (a *app) cmdPause(*tcell.EventKey) {
 func (a *app) cmdStep(*tcell.EventKey) {
 	a.followEIP()
 	a.control(func() {
-		if s := a.m.LastStop(); s.Reason.Terminal() {
-			a.queueMsg(true, "the guest is dead: "+s.String())
-			return
+		if _, err := a.m.Step(); err != nil {
+			a.queueMsg(true, err.Error())
 		}
-		a.m.StepInstruction()
 	})
 }
 
@@ -533,45 +541,30 @@ func (a *app) describe(addr uint32) string {
 	return fmt.Sprintf("%#x", addr)
 }
 
-// until resumes the Guest and pauses it at the first event matching spec
-// (the --until words). The Machine's own Until is fixed at New, so the UI
-// watches the event stream instead: the hook runs on the Guest goroutine,
-// which must not wait for itself, so it only requests the pause, which
-// lands at the next instruction boundary after the event.
+// until resumes the Guest until the first event matching spec (the
+// --until words), as the CLI's --until does: the Machine stops right
+// after the event. A running Guest is paused first, and the stop of that
+// pause is not the until's.
 func (a *app) until(spec string) error {
 	match, err := hv.ParseUntil(spec)
 	if err != nil {
 		return err
 	}
 	if a.m.LastStop().Reason.Terminal() {
-		return errors.New("the guest is dead")
+		return hv.ErrDead
 	}
-	var fired atomic.Bool
-	var hit hv.Event
-	a.untilOn.Store(true)
-	a.m.SetEventHook(func(e hv.Event) {
-		if match(e) && fired.CompareAndSwap(false, true) {
-			hit = e
-			a.m.RequestPause()
-		}
-	})
 	a.followEIP()
 	a.control(func() {
-		a.m.Resume()
-		go func() {
-			st, err := a.m.WaitStop(a.ctx)
-			if err != nil {
-				return
-			}
-			a.m.SetEventHook(nil)
-			a.untilOn.Store(false)
-			if fired.Load() {
-				a.queueMsg(false, fmt.Sprintf("until %s: %s at icount %d", spec, hit.String(), hit.ICount))
-			} else {
-				a.queueMsg(true, fmt.Sprintf("until %s: never happened; %s", spec, st.String()))
-			}
-			a.refreshNow()
-		}()
+		a.m.Pause()
+		select { // the pause's own stop, if it made one
+		case <-a.stops:
+		default:
+		}
+		a.untilSpec, a.untilMatch = spec, match
+		if err := a.m.ResumeUntil(match, 0); err != nil {
+			a.untilSpec, a.untilMatch = "", nil
+			a.queueMsg(true, fmt.Sprintf("until %s: %v", spec, err))
+		}
 	})
 	return nil
 }
@@ -607,52 +600,42 @@ func (a *app) refresher() {
 	}
 }
 
+// gather takes one Machine.Snapshot for what the panes show: the walk,
+// the code window and the memory window follow EIP and ESP at the same
+// instant as the registers.
 func (a *app) gather() *snapshot {
 	a.mu.Lock()
 	v := a.v
 	a.mu.Unlock()
-	m := a.m
-	s := &snapshot{at: time.Now()}
-	s.running = m.Running()
-	s.stop = m.LastStop()
-	s.regs = m.Regs()
-	s.host = m.Host()
-	s.linear = m.LinearPages()
-	for _, sl := range m.ShadowSlots() {
+	walk := hv.Place{From: hv.AtEIP}
+	if !v.walkFollow {
+		walk = hv.Place{Addr: v.walkVA}
+	}
+	code := hv.Window{At: hv.Place{From: hv.AtEIP}, Before: backReach * 4, Len: maxInsnSize * (v.disasmRows + 4)}
+	if !v.disasmFollow {
+		code.At = hv.Place{Addr: v.disasmCursor}
+	}
+	memory := hv.Window{At: hv.Place{From: hv.AtESP, Align: 16}, Len: v.memBytes}
+	if !v.memFollow {
+		memory.At = hv.Place{Addr: v.memVA}
+	}
+	ms := a.m.Snapshot(hv.View{Walk: &walk, Windows: []hv.Window{code, memory}, Events: true, EventsFrom: a.seq})
+	s := &snapshot{
+		at: time.Now(), running: ms.Running, stop: ms.Stop, regs: ms.Regs, host: ms.Host,
+		linear: ms.Linear, walk: ms.Walk, events: ms.Events,
+		code: windowOf(ms.Windows[0]), mem: windowOf(ms.Windows[1]),
+	}
+	for _, sl := range ms.Slots {
 		if sl.Current {
 			s.slot, s.gpgdir = sl.Index, sl.GPgdir
 		}
 	}
-	walkVA := v.walkVA
-	if v.walkFollow {
-		walkVA = s.regs.EIP
-	}
-	s.walk = m.Walk(walkVA)
-	anchor := s.regs.EIP
-	if !v.disasmFollow {
-		anchor = v.disasmCursor
-	}
-	back := min(anchor, backReach*4)
-	s.code = readWindow(m, anchor-back, int(back)+maxInsnSize*(v.disasmRows+4))
-	memVA := v.memVA
-	if v.memFollow {
-		memVA = s.regs.GPR[4] &^ 0xF
-	}
-	s.mem = readWindow(m, memVA, v.memBytes)
-	prevSeq := a.seq
-	s.events, a.seq = m.Events(a.seq)
-	s.dropped = len(s.events) > 0 && s.events[0].Seq > prevSeq
+	s.dropped = len(s.events) > 0 && s.events[0].Seq > a.seq
+	a.seq = ms.NextEvent
 	return s
 }
 
-func readWindow(m *hv.Machine, base uint32, n int) codeWindow {
-	if uint64(base)+uint64(n) > 1<<32 {
-		n = int(1<<32 - uint64(base))
-	}
-	w := codeWindow{base: base, data: make([]byte, n), ok: make([]bool, n)}
-	m.ReadVirtAvail(base, w.data, w.ok)
-	return w
-}
+func windowOf(m hv.Memory) codeWindow { return codeWindow{base: m.Base, data: m.Data, ok: m.OK} }
 
 // apply renders a snapshot; UI goroutine only.
 func (a *app) apply(s *snapshot) {

@@ -270,8 +270,8 @@ func TestHypercallLogOrderAndFilter(t *testing.T) {
 	hs.command("until hcall:NEW_PGTABLE")
 	hs.waitFor("until hcall:NEW_PGTABLE: hcall NEW_PGTABLE") // the message line
 	st := hs.m.LastStop()
-	if st.Reason != hv.StopPaused {
-		t.Errorf("until stopped with %v, want a pause", st)
+	if st.Reason != hv.StopUntil || st.Event == nil || st.Event.Name != "NEW_PGTABLE" {
+		t.Errorf("until stopped with %v, want the NEW_PGTABLE event", st)
 	}
 	s := hs.waitFor(fmt.Sprintf("PAUSED  %s", st))
 	initRow, newRow := rowOf(s, " LGUEST_INIT 0x"), rowOf(s, " NEW_PGTABLE 0x")

@@ -327,6 +327,9 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 				}
 			}
 			if err != nil {
+				// End of stdin: a ConsoleInput blocked on a full
+				// queue must not wait for the Guest forever.
+				m.CloseConsoleInput()
 				close(input)
 				return
 			}
@@ -375,27 +378,26 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 }
 
 // runUnderGDB lets the Guest run on the Machine's own runner so the gdb
-// stub can pause, step and continue it; we wait for its end. With -S it
-// waits for gdb to say continue.
+// stub can pause, step and continue it; we wait for its end, woken by each
+// stop. With -S it waits for gdb to say continue.
 func runUnderGDB(m *hv.Machine, o *options) hv.Stop {
+	stops, cancel := m.Subscribe()
+	defer cancel()
 	if !o.paused {
-		m.Resume()
+		if err := m.Resume(); err != nil {
+			return m.LastStop()
+		}
 	}
 	for {
-		s, _ := m.WaitStop(context.Background())
+		s := <-stops
 		if s.Reason.Terminal() {
 			return s
 		}
 		if o.maxInsns != 0 && s.ICount >= o.maxInsns {
 			return s
 		}
-		// Paused by gdb (or not yet started): wait for the next run.
-		for !m.Running() {
-			if st := m.LastStop(); st.Reason.Terminal() {
-				return st
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		// Paused by gdb (or not yet started): the next run's stop
+		// comes on stops.
 	}
 }
 
