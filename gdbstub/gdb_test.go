@@ -59,7 +59,7 @@ func serveTCP(t testing.TB, m *hv.Machine) (addr string, logs func() string) {
 // hard-coded, so a rebuilt guest does not break the test.
 func kernelEntry(t testing.TB) uint32 {
 	t.Helper()
-	until, err := hv.ParseUntil("linear-off")
+	until, err := hv.MatchEvent("linear-off")
 	if err != nil {
 		t.Fatal(err)
 	}

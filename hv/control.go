@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/lgdbg/lgdbg/hv/internal/host"
 )
 
 // Run control is one small state machine: at any moment the CPU is either
@@ -52,7 +54,7 @@ func (m *Machine) claimLocked() error {
 	// A pause asked of the previous run is spent; the CPU's own stop
 	// request, if it is still set, ends the first slice as a spurious
 	// StopPaused, which drive ignores.
-	m.h.pauseReq.Store(false)
+	m.h.ClearPause()
 	return nil
 }
 
@@ -68,21 +70,21 @@ func (m *Machine) drive(r runRequest) Stop {
 	for first := true; ; first = false {
 		m.mu.Lock()
 		if first {
-			m.h.runUntil = r.until
+			m.h.SetRunUntil(r.until)
 		}
 		var s Stop
 		if r.step {
-			s = m.h.run(runOpts{step: true})
+			s = m.h.Run(true, 0)
 		} else {
 			// Slices let accessors in between and bound how long a
 			// Snapshot waits for a running Guest.
-			slice := m.h.cpu.ICount() + runSlice
+			slice := m.h.CPU().ICount() + host.RunSlice
 			if r.limit != 0 && r.limit < slice {
 				slice = r.limit
 			}
-			s = m.h.run(runOpts{limit: slice})
+			s = m.h.Run(false, slice)
 		}
-		paused := m.h.pauseReq.Load()
+		paused := m.h.PauseRequested()
 		below := r.limit == 0 || s.ICount < r.limit
 		switch {
 		case r.step && s.Reason == StopPaused:
@@ -103,7 +105,7 @@ func (m *Machine) drive(r runRequest) Stop {
 		case s.Reason == StopInstructionLimit && below:
 			s.Reason = StopPaused
 		}
-		m.h.runUntil = nil
+		m.h.SetRunUntil(nil)
 		m.finish(s)
 		m.mu.Unlock()
 		return s
@@ -221,8 +223,7 @@ func (m *Machine) RequestPause() {
 }
 
 func (m *Machine) requestPauseLocked() {
-	m.h.pauseReq.Store(true)
-	m.h.cpu.RequestStop()
+	m.h.RequestPause()
 	m.kick()
 }
 

@@ -7,6 +7,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lgdbg/lgdbg/hv/internal/asm"
+	"github.com/lgdbg/lgdbg/hv/internal/host"
+	"github.com/lgdbg/lgdbg/hv/mem"
 )
 
 // spin is a Guest that never stops on its own.
@@ -15,9 +19,31 @@ const spin = `
 	jmp 1b
 `
 
+// powerOff ends a test guest the way Linux's lguest_power_off does.
+const powerOff = `
+	HCALL 2, msg_power_down, 1
+	jmp .
+msg_power_down: .asciz "Power down"
+`
+
+// newTestMachine assembles src (see package asm) and builds a Machine
+// around it, stopped at its entry point.
+func newTestMachine(t testing.TB, src string) *Machine {
+	t.Helper()
+	code := asm.Assemble(t, src)
+	h, err := host.New(host.Config{RAM: asm.RAM}, func(m *mem.Phys) (uint32, error) {
+		m.WriteBytes(asm.Entry, code)
+		return asm.Entry, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newMachine(h, nil)
+}
+
 func newSpinMachine(t *testing.T) *Machine {
 	t.Helper()
-	return newMachine(newTestHost(t, spin, false), nil)
+	return newTestMachine(t, spin)
 }
 
 // waitStop bounds a wait that must end, so a broken controller fails the
@@ -96,7 +122,7 @@ func TestControllerTransitions(t *testing.T) {
 }
 
 func TestControllerRunUntilEvent(t *testing.T) {
-	m := newMachine(newTestHost(t, "HCALL 1, lguest_data\n"+powerOff, false), nil)
+	m := newTestMachine(t, "HCALL 1, lguest_data\n"+powerOff)
 	s, err := m.RunUntil(func(e Event) bool { return e.Kind == EvHypercall }, 0)
 	if err != nil || s.Reason != StopUntil || s.Event == nil || s.Event.Name != "LGUEST_INIT" {
 		t.Fatalf("RunUntil(hcall): %v, %v; want the LGUEST_INIT event", s, err)
@@ -190,3 +216,21 @@ func TestControllerTwoFrontEnds(t *testing.T) {
 }
 
 func sameStop(a, b Stop) bool { return a.Reason == b.Reason && a.ICount == b.ICount && a.EIP == b.EIP }
+
+// Breakpoints from two front ends at one address: the engine keeps it until
+// both have cleared it.
+func TestBreakpointsAreCountedPerFrontEnd(t *testing.T) {
+	m := newTestMachine(t, "HCALL 1, lguest_data\n"+powerOff)
+	h := m.h
+	m.SetBreakpoint(asm.Entry + 27) // the TUI
+	m.SetBreakpoint(asm.Entry + 27) // a gdb session
+	m.ClearBreakpoint(asm.Entry + 27)
+	if s := h.Run(false, 1000); s.Reason != StopBreakpoint || s.EIP != asm.Entry+27 {
+		t.Fatalf("stop %v, want the breakpoint the other front end still holds", s)
+	}
+	m.ClearBreakpoint(asm.Entry + 27)
+	m.ClearBreakpoint(asm.Entry + 27) // one clear too many is harmless
+	if s := h.Run(false, 1000); s.Reason != StopPowerOff {
+		t.Fatalf("stop %v, want power-off once both cleared it", s)
+	}
+}

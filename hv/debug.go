@@ -15,7 +15,7 @@ import (
 func (m *Machine) SetReg(name string, v uint32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.h.cpu
+	c := m.h.CPU()
 	for i, n := range []string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"} {
 		if n == name {
 			c.SetReg(cpu.Reg(i), v)
@@ -44,7 +44,7 @@ func (m *Machine) SetBreakpoint(va uint32) {
 		m.bpRefs = map[uint32]int{}
 	}
 	if m.bpRefs[va] == 0 {
-		m.h.cpu.SetBreakpoint(va)
+		m.h.CPU().SetBreakpoint(va)
 	}
 	m.bpRefs[va]++
 }
@@ -58,7 +58,7 @@ func (m *Machine) ClearBreakpoint(va uint32) {
 		return
 	case 1:
 		delete(m.bpRefs, va)
-		m.h.cpu.ClearBreakpoint(va)
+		m.h.CPU().ClearBreakpoint(va)
 	default:
 		m.bpRefs[va]--
 	}
@@ -67,13 +67,13 @@ func (m *Machine) ClearBreakpoint(va uint32) {
 // SetWatchpoint watches n bytes at va.
 func (m *Machine) SetWatchpoint(va, n uint32, kind cpu.WatchKind) {
 	m.mu.Lock()
-	m.h.cpu.SetWatchpoint(va, n, kind)
+	m.h.CPU().SetWatchpoint(va, n, kind)
 	m.mu.Unlock()
 }
 
 // ClearWatchpoint removes a watchpoint.
 func (m *Machine) ClearWatchpoint(va, n uint32, kind cpu.WatchKind) {
 	m.mu.Lock()
-	m.h.cpu.ClearWatchpoint(va, n, kind)
+	m.h.CPU().ClearWatchpoint(va, n, kind)
 	m.mu.Unlock()
 }

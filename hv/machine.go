@@ -2,16 +2,13 @@ package hv
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"sync"
 
 	"github.com/lgdbg/lgdbg/hv/boot"
-	"github.com/lgdbg/lgdbg/hv/cpu"
+	"github.com/lgdbg/lgdbg/hv/internal/host"
 	"github.com/lgdbg/lgdbg/hv/mem"
-	"github.com/lgdbg/lgdbg/hv/pgtable"
-	"github.com/lgdbg/lgdbg/hv/virtio"
 )
 
 // PAEMode chooses the paging mode. Host and Guest must agree and nothing
@@ -37,7 +34,7 @@ type Config struct {
 	Trace     io.Writer // JSONL event stream, or nil
 	EventRing int       // events kept in memory (0 = 1<<16)
 	// Until, if set, stops the run at the first event it accepts
-	// (see ParseUntil).
+	// (see MatchEvent).
 	Until func(Event) bool
 	// Symbols, if set, replace the image's own symbol table: a bzImage
 	// has none, so a developer names the matching vmlinux (--symbols).
@@ -57,7 +54,7 @@ type Config struct {
 // started by Resume.
 type Machine struct {
 	mu    sync.Mutex // held while the Guest executes a slice, and by accessors
-	h     *Host
+	h     *host.Host
 	image *boot.Image
 
 	// Run control (control.go): who owns the CPU and how the last run
@@ -101,151 +98,66 @@ func New(cfg Config) (*Machine, error) {
 		return nil, errors.New("the image is a non-PAE kernel; it cannot run on a PAE Host (drop --pae)")
 	}
 
-	h, err := newHost(hostConfig{ram: ram, pae: pae, trace: cfg.Trace, ring: cfg.EventRing, until: cfg.Until, switcherAddr: cfg.SwitcherAddr},
+	h, err := host.New(host.Config{RAM: ram, PAE: pae, Trace: cfg.Trace, Ring: cfg.EventRing, Until: cfg.Until,
+		SwitcherAddr: cfg.SwitcherAddr, IdleRealtime: cfg.IdleRealtime},
 		func(m *mem.Phys) (uint32, error) {
 			return boot.Load(m, img, boot.Config{RAM: ram, Cmdline: cfg.Cmdline, Initrd: cfg.Initrd})
 		})
 	if err != nil {
 		return nil, err
 	}
-	h.idleRealtime = cfg.IdleRealtime
 	return newMachine(h, img), nil
 }
 
 // newMachine wraps a built Host, stopped at its entry point.
-func newMachine(h *Host, img *boot.Image) *Machine {
+func newMachine(h *host.Host, img *boot.Image) *Machine {
 	m := &Machine{h: h, image: img, wake: make(chan struct{}, 1)}
-	h.wake = m.wake
-	m.last = Stop{Reason: StopPaused, EIP: h.cpu.EIP()}
+	h.SetWake(m.wake)
+	m.last = Stop{Reason: StopPaused, EIP: h.CPU().EIP()}
 	return m
-}
-
-// hostConfig is what newHost needs; the image loading is a callback so
-// tests can place raw code instead of a kernel.
-type hostConfig struct {
-	ram          uint32
-	pae          bool
-	trace        io.Writer
-	ring         int
-	until        func(Event) bool
-	switcherAddr uint32
-}
-
-// newHost builds the Guest's world: memory with the lguest bus above RAM,
-// the loaded image, the CPU, the Switcher pages, the shadow page tables in
-// linear_pages mode, and the vCPU's initial state.
-func newHost(cfg hostConfig, load func(*mem.Phys) (uint32, error)) (*Host, error) {
-	ram, pae := cfg.ram, cfg.pae
-	ring := cfg.ring
-	if ring <= 0 {
-		ring = 1 << 16
-	}
-	h := &Host{ram: ram, pae: pae, events: newEventLog(ring)}
-	h.events.setTrace(cfg.trace)
-	h.until = cfg.until
-	// The lguest bus: the device page and rings sit right above RAM and
-	// count towards pfn_limit (spec §2.2).
-	var err error
-	if h.bus, err = virtio.NewBus(ram); err != nil {
-		return nil, fmt.Errorf("lguest bus: %w", err)
-	}
-	if h.con, err = h.bus.AddConsole(h.console); err != nil {
-		return nil, fmt.Errorf("lguest bus: %w", err)
-	}
-	h.bus.SetIRQ(h.setInterrupt)
-
-	// Shadow tables: 4 cached pgdirs, each up to a top page plus every
-	// lower-level page (PAE: PDPT page, 4 PMDs, 2048 PTE pages), plus the
-	// Switcher's three pages.
-	pool := 4*(1+1024) + 16
-	if pae {
-		pool = 4*(1+4+2048) + 16
-	}
-	h.mem, err = mem.New(ram+h.bus.Pages()*mem.PageSize, pool)
-	if err != nil {
-		return nil, fmt.Errorf("guest memory: %w", err)
-	}
-	if err := h.bus.Install(h.mem); err != nil {
-		return nil, fmt.Errorf("lguest bus: %w", err)
-	}
-	entry, err := load(h.mem)
-	if err != nil {
-		return nil, err
-	}
-	h.cpu = cpu.New(h.mem)
-	h.switcherAddr = cfg.switcherAddr
-	if h.switcherAddr == 0 {
-		h.switcherAddr = DefaultSwitcherAddr
-	}
-	if !h.initSwitcherPages() {
-		return nil, errors.New("cannot allocate the Switcher pages")
-	}
-	h.pt, err = pgtable.New(pgtable.Config{
-		Mem:           h.mem,
-		PAE:           pae,
-		SwitcherAddr:  h.switcherAddr,
-		SwitcherPages: h.switcherPages,
-		MMU:           mmu{h.cpu, pae},
-		Kill:          h.kill,
-		OnChange:      h.onShadowChange,
-		Seed:          1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("shadow page tables: %w", err)
-	}
-	h.cpu.SetPaging(true, h.pt.CR3(), pae)
-	if err := h.initVCPU(entry); err != nil {
-		return nil, err
-	}
-	h.syncSwitcherRegs(256, 0)
-	return h, nil
 }
 
 // Image is the parsed kernel image (symbols for the UI and gdb).
 func (m *Machine) Image() *boot.Image { return m.image }
 
 // PAE reports the paging mode the Host runs.
-func (m *Machine) PAE() bool { return m.h.pae }
+func (m *Machine) PAE() bool { return m.h.PAE() }
 
 // RAM is the Guest's RAM size in bytes.
-func (m *Machine) RAM() uint32 { return m.h.ram }
+func (m *Machine) RAM() uint32 { return m.h.RAM() }
 
 // Events returns the events with sequence number >= seq still kept, and the
 // sequence number to ask for next.
-func (m *Machine) Events(seq uint64) ([]Event, uint64) { return m.h.events.since(seq) }
+func (m *Machine) Events(seq uint64) ([]Event, uint64) { return m.h.Events().Since(seq) }
 
 // SetEventHook installs a function called for every event, on the Guest's
 // goroutine (the headless CLI prints console text with it). Keep it fast.
 func (m *Machine) SetEventHook(f func(Event)) {
-	m.h.events.mu.Lock()
-	m.h.events.hook = f
-	m.h.events.mu.Unlock()
+	m.h.Events().SetHook(f)
 }
 
 // TraceError reports a failure writing the --trace stream, if any.
 func (m *Machine) TraceError() error {
-	m.h.events.mu.Lock()
-	defer m.h.events.mu.Unlock()
-	return m.h.events.werr
+	return m.h.Events().TraceError()
 }
 
 // ConsoleInput queues bytes for the Guest's virtio console. It blocks
 // while much input is already waiting for the Guest to take it (a stdin
 // reader wants that back-pressure); TryConsoleInput does not.
 func (m *Machine) ConsoleInput(p []byte) {
-	m.h.con.Input(p)
+	m.h.Console().Input(p)
 	m.kick()
 }
 
 // TryConsoleInput queues what fits without blocking and says how much.
 func (m *Machine) TryConsoleInput(p []byte) int {
-	n := m.h.con.TryInput(p)
+	n := m.h.Console().TryInput(p)
 	m.kick()
 	return n
 }
 
 // CloseConsoleInput releases a blocked ConsoleInput (end of stdin).
-func (m *Machine) CloseConsoleInput() { m.h.con.Close() }
+func (m *Machine) CloseConsoleInput() { m.h.Console().Close() }
 
 func (m *Machine) kick() {
 	select {

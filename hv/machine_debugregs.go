@@ -22,11 +22,11 @@ type DebugRegs struct {
 func (m *Machine) DebugRegs() DebugRegs {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.h.cpu
+	c := m.h.CPU()
 	return DebugRegs{
-		CR0: c.CR0(), CR2: m.h.lastPagefault, CR3: m.h.guestCR3(), CR4: c.CR4(),
-		ShadowCR3: c.CR3(), CPL: c.CPL(), LinearPages: m.h.pt.LinearPages(),
-		Slot: m.h.pt.CurrentSlot(), ICount: c.ICount(),
+		CR0: c.CR0(), CR2: m.h.LastPagefault(), CR3: m.h.GuestCR3(), CR4: c.CR4(),
+		ShadowCR3: c.CR3(), CPL: c.CPL(), LinearPages: m.h.Tables().LinearPages(),
+		Slot: m.h.Tables().CurrentSlot(), ICount: c.ICount(),
 	}
 }
 
@@ -34,17 +34,17 @@ func (m *Machine) DebugRegs() DebugRegs {
 func (m *Machine) FPU() cpu.FPU {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.h.cpu.FPU()
+	return m.h.CPU().FPU()
 }
 
 // SetFPU writes the x87/MMX/SSE registers (a debugger's register write;
 // lguest has no say over the Guest's FPU contents).
 func (m *Machine) SetFPU(f cpu.FPU) {
 	m.mu.Lock()
-	m.h.cpu.SetFPU(f)
+	m.h.CPU().SetFPU(f)
 	m.mu.Unlock()
 }
 
 // GuestPhysLimit is the end of the Guest's physical memory (RAM and the
 // device pages above it, spec §2.8); above it lie the Host's own pages.
-func (m *Machine) GuestPhysLimit() uint32 { return m.h.mem.GuestLimit() }
+func (m *Machine) GuestPhysLimit() uint32 { return m.h.Mem().GuestLimit() }

@@ -9,59 +9,6 @@ import (
 // to see the Guest at a single instant; the single getters (Regs, Host,
 // Walk, ...) are for front ends that need one item.
 
-// Regs is a snapshot of the Guest's registers.
-type Regs struct {
-	GPR       [8]uint32 // eax ecx edx ebx esp ebp esi edi
-	EIP       uint32
-	EFLAGS    uint32
-	Seg       [6]cpu.Segment // es cs ss ds fs gs
-	CPL       int
-	CR2       uint32 // the last page fault the Host saw
-	CR3       uint32 // the Guest's own top-level table (NEW_PGTABLE), 0 in linear mode
-	ShadowCR3 uint32
-	ICount    uint64
-}
-
-// HostState is what the Host knows about the Guest beyond its registers.
-type HostState struct {
-	LguestData     uint32
-	HaveLguestData bool
-	KernelAddress  uint32
-	SwitcherAddr   uint32
-	IrqsPending    uint32
-	Halted         bool
-	TimerArmed     bool
-	TimerDeadline  uint64
-	Now            uint64
-	TS             bool
-	SS1            uint16
-	ESP1           uint32
-	Dead           bool
-	DeathReason    string
-
-	// SET_STACK's third argument (spec §3.3.7): pages pinned below ESP1.
-	StackPages uint32
-	// The noirq_start/noirq_end range read from lguest_data at
-	// LGUEST_INIT (spec §3.3.2, §5.5): no interrupt is delivered while
-	// EIP is inside it.
-	NoirqStart, NoirqEnd uint32
-	// The Host-physical pages of the Switcher (spec §9.1): text, the
-	// regs page, the read-only state page.
-	SwitcherPages [3]uint32
-	// The last #PF address the Host saw (spec §7.3, lguest's cr2).
-	LastPagefault uint32
-	// The hypercall the last exit asked for, still to be handled.
-	HcallPending bool
-}
-
-// Walks is the guest-versus-shadow view of one virtual address.
-type Walks struct {
-	Guest  pgtable.Walk
-	Shadow pgtable.Walk
-	Linear bool
-	Slot   int
-}
-
 // AddrFrom says what a View address is relative to, so a front end that
 // follows EIP or ESP gets the window at the same instant as the registers.
 type AddrFrom int
@@ -104,14 +51,6 @@ type Window struct {
 	Len    int
 }
 
-// Memory is a window's contents: OK[i] says whether Data[i] could be read
-// (unmapped pages and holes are false, not errors).
-type Memory struct {
-	Base uint32
-	Data []byte
-	OK   []bool
-}
-
 // View says what a Snapshot should copy beyond the registers, the Host
 // state and the slots, which it always copies.
 type View struct {
@@ -151,26 +90,26 @@ func (m *Machine) Snapshot(v View) Snapshot {
 	m.ctl.Lock()
 	s.Running, s.Stop = m.running, m.last
 	m.ctl.Unlock()
-	s.Regs = m.regsLocked()
-	s.Host = m.hostLocked()
-	s.PAE = m.h.pae
-	s.Linear = m.h.pt.LinearPages()
-	s.Slots = m.h.pt.Slots()
-	s.CurrentSlot = m.h.pt.CurrentSlot()
+	s.Regs = m.h.Regs()
+	s.Host = m.h.State()
+	s.PAE = m.h.PAE()
+	s.Linear = m.h.Tables().LinearPages()
+	s.Slots = m.h.Tables().Slots()
+	s.CurrentSlot = m.h.Tables().CurrentSlot()
 	if v.Walk != nil {
-		s.Walk = m.walkLocked(v.Walk.resolve(&s.Regs))
+		s.Walk = m.h.Walk(v.Walk.resolve(&s.Regs))
 	}
 	for _, w := range v.Windows {
 		a := w.At.resolve(&s.Regs)
 		back := min(a, w.Before)
-		s.Windows = append(s.Windows, m.readWindowLocked(a-back, int(back)+w.Len))
+		s.Windows = append(s.Windows, m.h.ReadWindow(a-back, int(back)+w.Len))
 	}
 	if v.Events {
 		// Events are appended only by the Guest goroutine under mu, so
 		// they too stop at this instant.
-		s.Events, s.NextEvent = m.h.events.since(v.EventsFrom)
+		s.Events, s.NextEvent = m.h.Events().Since(v.EventsFrom)
 	} else {
-		_, s.NextEvent = m.h.events.since(^uint64(0))
+		_, s.NextEvent = m.h.Events().Since(^uint64(0))
 	}
 	return s
 }
@@ -179,84 +118,33 @@ func (m *Machine) Snapshot(v View) Snapshot {
 func (m *Machine) Regs() Regs {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.regsLocked()
-}
-
-func (m *Machine) regsLocked() Regs {
-	c := m.h.cpu
-	var r Regs
-	for i := range r.GPR {
-		r.GPR[i] = c.Reg(cpu.Reg(i))
-	}
-	r.EIP, r.EFLAGS, r.CPL = c.EIP(), c.EFLAGS(), c.CPL()
-	for i := range r.Seg {
-		r.Seg[i] = c.Seg(cpu.SReg(i))
-	}
-	r.CR2 = m.h.lastPagefault
-	r.CR3 = m.h.guestCR3()
-	r.ShadowCR3 = c.CR3()
-	r.ICount = c.ICount()
-	return r
+	return m.h.Regs()
 }
 
 // Host snapshots the Host-side state.
 func (m *Machine) Host() HostState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.hostLocked()
-}
-
-func (m *Machine) hostLocked() HostState {
-	h := m.h
-	return HostState{
-		LguestData: h.lguestData, HaveLguestData: h.haveLguestData, KernelAddress: h.kernelAddress,
-		SwitcherAddr: h.switcherAddr, IrqsPending: h.irqsPending, Halted: h.halted,
-		TimerArmed: h.timerArmed, TimerDeadline: h.timerDeadline, Now: h.now(), TS: h.ts != 0,
-		SS1: h.ss1, ESP1: h.esp1, Dead: h.dead, DeathReason: h.deathReason,
-		StackPages: h.stackPages, NoirqStart: h.noirqStart, NoirqEnd: h.noirqEnd,
-		SwitcherPages: h.switcherPages, LastPagefault: h.lastPagefault, HcallPending: h.hcallPending,
-	}
+	return m.h.State()
 }
 
 // LinearPages reports the Host's linear_pages flag.
 func (m *Machine) LinearPages() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.h.pt.LinearPages()
+	return m.h.Tables().LinearPages()
 }
 
 // Walk walks va through the Guest's current table and the current shadow.
 func (m *Machine) Walk(va uint32) Walks {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.walkLocked(va)
-}
-
-func (m *Machine) walkLocked(va uint32) Walks {
-	slot := m.h.pt.CurrentSlot()
-	return Walks{
-		Guest:  m.h.pt.WalkGuest(m.h.guestCR3(), va),
-		Shadow: m.h.pt.WalkShadow(slot, va),
-		Linear: m.h.pt.LinearPages(),
-		Slot:   slot,
-	}
+	return m.h.Walk(va)
 }
 
 // ShadowSlots lists the pgdir cache.
 func (m *Machine) ShadowSlots() []pgtable.SlotInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.h.pt.Slots()
-}
-
-func (h *Host) guestCR3() uint32 {
-	if h.pt.LinearPages() {
-		return 0
-	}
-	for _, s := range h.pt.Slots() {
-		if s.Current {
-			return s.GPgdir
-		}
-	}
-	return 0
+	return m.h.Tables().Slots()
 }

@@ -546,7 +546,7 @@ func (a *app) describe(addr uint32) string {
 // after the event. A running Guest is paused first, and the stop of that
 // pause is not the until's.
 func (a *app) until(spec string) error {
-	match, err := hv.ParseUntil(spec)
+	match, err := hv.MatchEvent(spec)
 	if err != nil {
 		return err
 	}

@@ -275,7 +275,7 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 		o.until = "linear-off"
 	}
 	if o.until != "" {
-		if cfg.Until, err = hv.ParseUntil(o.until); err != nil {
+		if cfg.Until, err = parseUntil(o.until); err != nil {
 			return cfg, noop, err
 		}
 	}
@@ -399,6 +399,16 @@ func runUnderGDB(m *hv.Machine, o *options) hv.Stop {
 		// Paused by gdb (or not yet started): the next run's stop
 		// comes on stops.
 	}
+}
+
+// parseUntil reads --until EVENT with the words the TUI's ":until" takes
+// (hv/event's table); the error names the flag.
+func parseUntil(s string) (func(hv.Event) bool, error) {
+	match, err := hv.MatchEvent(s)
+	if err != nil {
+		return nil, fmt.Errorf("--until %q: %w", s, err)
+	}
+	return match, nil
 }
 
 func describe(s hv.Stop) string {

@@ -1,4 +1,6 @@
-package hv
+// Package asm assembles the tiny GNU-assembler guests the Host and
+// Machine tests run (test support only).
+package asm
 
 import (
 	"os"
@@ -6,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/lgdbg/lgdbg/hv/mem"
 )
 
 // The Host tests run tiny guests written in GNU assembler: they read like
@@ -16,14 +16,14 @@ import (
 // puts a kernel, and entered there in ring 1 under linear_pages.
 
 const (
-	testEntry      = 0x100000
-	testLguestData = 0x200000 // where the test guests keep lguest_data
-	testRAM        = 32 << 20
+	Entry      = 0x100000
+	LguestData = 0x200000 // where the test guests keep lguest_data
+	RAM        = 32 << 20
 )
 
-// asmPrelude gives every test guest the hypercall macro and a lguest_data
+// prelude gives every test guest the hypercall macro and a lguest_data
 // with the 3.x static initialiser (spec §4) at testLguestData.
-const asmPrelude = `
+const prelude = `
 	.code32
 	.macro HCALL nr, a1=0, a2=0, a3=0, a4=0
 	movl $\nr, %eax
@@ -51,7 +51,9 @@ lguest_data:
 	.text
 `
 
-func assemble(t testing.TB, src string) []byte {
+// Assemble links src (after the prelude) into a flat binary loaded at
+// Entry; it skips the test when binutils are missing.
+func Assemble(t testing.TB, src string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath("as"); err != nil {
 		t.Skip("binutils (as, ld) not installed")
@@ -61,7 +63,7 @@ func assemble(t testing.TB, src string) []byte {
 	if !strings.Contains(src, "noirq_start") {
 		src += "\nnoirq_start:\nnoirq_end:\n"
 	}
-	if err := os.WriteFile(s, []byte(asmPrelude+src), 0o644); err != nil {
+	if err := os.WriteFile(s, []byte(prelude+src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	run := func(name string, args ...string) {
@@ -81,42 +83,4 @@ func assemble(t testing.TB, src string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// newTestHost assembles src and builds a Host around it, as the Launcher
-// would around a kernel (but without boot_params: these guests don't read
-// them).
-func newTestHost(t testing.TB, src string, pae bool) *Host {
-	t.Helper()
-	code := assemble(t, src)
-	h, err := newHost(hostConfig{ram: testRAM, pae: pae}, func(m *mem.Phys) (uint32, error) {
-		m.WriteBytes(testEntry, code)
-		return testEntry, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-// runTest runs a test guest to its end (bounded, so a broken guest fails
-// rather than hangs).
-func runTest(t *testing.T, h *Host) Stop {
-	t.Helper()
-	s := h.run(runOpts{limit: 50_000_000})
-	if s.Reason == StopInstructionLimit {
-		t.Fatalf("guest still running after %d instructions at eip %#x", s.ICount, s.EIP)
-	}
-	return s
-}
-
-func eventsOf(h *Host, k EventKind) []Event {
-	all, _ := h.events.since(0)
-	var out []Event
-	for _, e := range all {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
 }

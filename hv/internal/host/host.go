@@ -1,23 +1,24 @@
-// Package hv is lgdbg's Host: the lguest hypervisor and Launcher rebuilt
-// around a software CPU.
+// Package host is lgdbg's lguest Host: the hypervisor and Launcher rebuilt
+// around a software CPU, kept behind hv.Machine.
 //
 // The original lguest is three parts — a Launcher in user space, a Host
 // kernel module and a page of Switcher assembly (spec §1). Here the first
 // two collapse into this package and the third into the CPU returning an
-// Exit. The journey through the code follows the Host's: a Guest exits
-// (traps.go), the Host handles hypercalls (hypercalls.go), reflects traps and
-// injects interrupts (traps.go), keeps the Guest's GDT and IDT honest
-// (segments.go), keeps the Switcher's pages current (switcher.go), and
-// hv/pgtable keeps the shadow page tables. Every step appends a typed event
-// (events.go); Machine (machine.go) is the one façade the UI, the gdb stub
-// and the headless CLI drive.
-package hv
+// Exit. The journey through the code follows the Host's: the run loop
+// (run.go) runs the Guest until it exits, the Host handles hypercalls
+// (hypercalls.go), reflects traps and injects interrupts (traps.go), keeps
+// the Guest's GDT and IDT honest (segments.go), keeps the Switcher's pages
+// current (switcher.go), and hv/pgtable keeps the shadow page tables.
+// Every step appends a typed event (hv/event); hv.Machine is the one
+// façade the UI, the gdb stub and the headless CLI drive.
+package host
 
 import (
 	"fmt"
 	"sync/atomic"
 
 	"github.com/lgdbg/lgdbg/hv/cpu"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/hv/mem"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 	"github.com/lgdbg/lgdbg/hv/virtio"
@@ -53,7 +54,7 @@ type Host struct {
 	switcherPages [3]uint32
 	switcherDirty bool
 
-	events *eventLog
+	events *event.Log
 
 	// lguest_data and what we cached from it at INIT (spec §3.3.2).
 	haveLguestData bool
@@ -125,7 +126,7 @@ func (h *Host) kill(reason string) {
 
 func (h *Host) emit(e Event) {
 	e.ICount = h.cpu.ICount()
-	h.events.add(e)
+	h.events.Add(e)
 	if h.untilHit == nil && (h.until != nil && h.until(e) || h.runUntil != nil && h.runUntil(e)) {
 		hit := e
 		h.untilHit = &hit

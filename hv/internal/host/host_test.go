@@ -1,4 +1,4 @@
-package hv
+package host
 
 import (
 	"fmt"
@@ -270,7 +270,7 @@ func TestRunsAreDeterministic(t *testing.T) {
 	for i := range logs {
 		h := newTestHost(t, src, false)
 		runTest(t, h)
-		evs, _ := h.events.since(0)
+		evs, _ := h.events.Since(0)
 		logs[i] = fmt.Sprint(evs)
 	}
 	if logs[0] != logs[1] {
@@ -295,23 +295,5 @@ func TestUnimplementedInstructionStops(t *testing.T) {
 	}
 	if s.Exit.InsnAddr != 0x10001d || s.EIP != 0x10001d {
 		t.Errorf("stopped at %#x (exit %#x), want the fadd at 0x10001d", s.EIP, s.Exit.InsnAddr)
-	}
-}
-
-// Breakpoints from two front ends at one address: the engine keeps it until
-// both have cleared it.
-func TestBreakpointsAreCountedPerFrontEnd(t *testing.T) {
-	h := newTestHost(t, "HCALL 1, lguest_data\n"+powerOff, false)
-	m := &Machine{h: h}
-	m.SetBreakpoint(testEntry + 27) // the TUI
-	m.SetBreakpoint(testEntry + 27) // a gdb session
-	m.ClearBreakpoint(testEntry + 27)
-	if s := h.run(runOpts{limit: 1000}); s.Reason != StopBreakpoint || s.EIP != testEntry+27 {
-		t.Fatalf("stop %v, want the breakpoint the other front end still holds", s)
-	}
-	m.ClearBreakpoint(testEntry + 27)
-	m.ClearBreakpoint(testEntry + 27) // one clear too many is harmless
-	if s := h.run(runOpts{limit: 1000}); s.Reason != StopPowerOff {
-		t.Fatalf("stop %v, want power-off once both cleared it", s)
 	}
 }

@@ -1,4 +1,10 @@
-package hv
+// Package event is the Host's journal: every step of the Guest's journey
+// (a hypercall, a trap and what the Host did with it, a shadow page-table
+// change, console text, a death) is one typed, instruction-count-stamped
+// Event, kept in a bounded ring (Log) and optionally written as JSON
+// lines. The kinds are also the words a user types after --until and
+// ":until" (words.go).
+package event
 
 import (
 	"encoding/json"
@@ -7,33 +13,33 @@ import (
 	"sync"
 )
 
-// EventKind names what happened. The names are the words a user types after
+// Kind names what happened. The names are the words a user types after
 // --until and greps for in a --trace file, so they never change meaning.
-type EventKind string
+type Kind string
 
-// Event kinds (DESIGN.md "Events").
+// Event kinds.
 const (
-	EvHypercall     EventKind = "hcall"         // a hypercall (sync or from the async ring) with decoded args
-	EvTrap          EventKind = "trap"          // a trap exit and what the Host did with it
-	EvInterrupt     EventKind = "irq"           // a virtual interrupt delivered into the Guest
-	EvShadow        EventKind = "shadow"        // a shadow page-table change, with its reason
-	EvLinearOff     EventKind = "linear-off"    // linear_pages cleared by the first NEW_PGTABLE
-	EvPgdirSwitch   EventKind = "pgdir"         // the current shadow pgdir changed
-	EvConsole       EventKind = "console"       // text the Guest printed
-	EvKill          EventKind = "kill"          // kill_guest: the Guest is dead, with the reason
-	EvShutdown      EventKind = "shutdown"      // LHCALL_SHUTDOWN power-off
-	EvRestart       EventKind = "restart"       // LHCALL_SHUTDOWN restart request
-	EvHalt          EventKind = "halt"          // the Guest halted; virtual time skipped to the next event
-	EvUnimplemented EventKind = "unimplemented" // the CPU met an instruction it does not implement
+	Hypercall     Kind = "hcall"         // a hypercall (sync or from the async ring) with decoded args
+	Trap          Kind = "trap"          // a trap exit and what the Host did with it
+	Interrupt     Kind = "irq"           // a virtual interrupt delivered into the Guest
+	Shadow        Kind = "shadow"        // a shadow page-table change, with its reason
+	LinearOff     Kind = "linear-off"    // linear_pages cleared by the first NEW_PGTABLE
+	PgdirSwitch   Kind = "pgdir"         // the current shadow pgdir changed
+	Console       Kind = "console"       // text the Guest printed
+	Kill          Kind = "kill"          // kill_guest: the Guest is dead, with the reason
+	Shutdown      Kind = "shutdown"      // LHCALL_SHUTDOWN power-off
+	Restart       Kind = "restart"       // LHCALL_SHUTDOWN restart request
+	Halt          Kind = "halt"          // the Guest halted; virtual time skipped to the next event
+	Unimplemented Kind = "unimplemented" // the CPU met an instruction it does not implement
 )
 
 // Event is one typed, instruction-count-stamped record of the Host's journey.
 // Only the fields of its kind are set; the JSON form (MarshalJSON) carries
 // exactly those.
 type Event struct {
-	Seq    uint64    `json:"seq"`
-	ICount uint64    `json:"icount"`
-	Kind   EventKind `json:"kind"`
+	Seq    uint64 `json:"seq"`
+	ICount uint64 `json:"icount"`
+	Kind   Kind   `json:"kind"`
 
 	// Hypercall: Nr, Name, Args (ebx ecx edx esi), Async, Detail.
 	// Trap: Nr = vector, Name, EIP, ErrCode, CR2, Outcome.
@@ -69,7 +75,7 @@ type Event struct {
 func (e Event) MarshalJSON() ([]byte, error) {
 	m := map[string]any{"seq": e.Seq, "icount": e.ICount, "kind": e.Kind}
 	switch e.Kind {
-	case EvHypercall:
+	case Hypercall:
 		m["nr"], m["name"], m["eip"] = e.Nr, e.Name, e.EIP
 		if len(e.Args) > 0 {
 			m["args"] = e.Args
@@ -77,19 +83,19 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		if e.Async {
 			m["async"] = true
 		}
-	case EvTrap:
+	case Trap:
 		m["nr"], m["name"], m["eip"], m["err"], m["outcome"] = e.Nr, e.Name, e.EIP, e.ErrCode, e.Outcome
 		if e.Nr == 14 {
 			m["cr2"] = e.CR2
 		}
-	case EvInterrupt:
+	case Interrupt:
 		m["nr"], m["eip"] = e.Nr, e.EIP
-	case EvShadow:
+	case Shadow:
 		m["slot"], m["level"], m["index"], m["vaddr"] = e.Slot, e.Level, e.Index, e.VAddr
 		m["old"], m["new"], m["why"] = e.Old, e.New, e.Why
-	case EvLinearOff, EvPgdirSwitch:
+	case LinearOff, PgdirSwitch:
 		m["slot"], m["gpgdir"], m["root"] = e.Slot, e.GPgdir, e.Root
-	case EvKill, EvUnimplemented:
+	case Kill, Unimplemented:
 		m["eip"] = e.EIP
 	}
 	if e.Text != "" {
@@ -101,7 +107,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 // String renders an event as one line for logs and the UI.
 func (e Event) String() string {
 	switch e.Kind {
-	case EvHypercall:
+	case Hypercall:
 		async := ""
 		if e.Async {
 			async = " (async)"
@@ -114,38 +120,40 @@ func (e Event) String() string {
 			s += " " + e.Text
 		}
 		return s
-	case EvTrap:
+	case Trap:
 		return fmt.Sprintf("trap %d (%s) at %#x err %#x cr2 %#x: %s", e.Nr, e.Name, e.EIP, e.ErrCode, e.CR2, e.Outcome)
-	case EvInterrupt:
+	case Interrupt:
 		return fmt.Sprintf("irq %d delivered at %#x", e.Nr, e.EIP)
-	case EvShadow:
+	case Shadow:
 		return fmt.Sprintf("shadow slot %d %s[%d] va %#x %#x -> %#x (%s)", e.Slot, e.Level, e.Index, e.VAddr, e.Old, e.New, e.Why)
-	case EvLinearOff:
+	case LinearOff:
 		return fmt.Sprintf("linear_pages off (first NEW_PGTABLE %#x)", e.GPgdir)
-	case EvPgdirSwitch:
+	case PgdirSwitch:
 		return fmt.Sprintf("pgdir switch to slot %d (guest %#x, shadow %#x)", e.Slot, e.GPgdir, e.Root)
 	default:
 		return fmt.Sprintf("%s %q", e.Kind, e.Text)
 	}
 }
 
-// eventLog is the bounded ring of recent events plus the optional JSONL
-// trace. Appends come from the guest goroutine; readers (UI, gdb monitor)
-// copy out under the lock, so the guest never waits on a reader for long.
-type eventLog struct {
+// Log is the bounded ring of recent events plus the optional JSONL
+// trace. Appends come from the Guest goroutine; readers (UI, gdb monitor)
+// copy out under the lock, so the Guest never waits on a reader for long.
+type Log struct {
 	mu    sync.Mutex
 	ring  []Event
 	next  uint64 // sequence number of the next event
 	trace *json.Encoder
 	werr  error
-	hook  func(Event) // optional: called on the guest goroutine (headless console, --until)
+	hook  func(Event) // optional: called on the Guest goroutine (the headless console)
 }
 
-func newEventLog(capacity int) *eventLog {
-	return &eventLog{ring: make([]Event, capacity)}
+// NewLog keeps the last capacity events.
+func NewLog(capacity int) *Log {
+	return &Log{ring: make([]Event, capacity)}
 }
 
-func (l *eventLog) setTrace(w io.Writer) {
+// SetTrace writes every event from now on as one JSON line to w (nil: none).
+func (l *Log) SetTrace(w io.Writer) {
 	if w == nil {
 		l.trace = nil
 		return
@@ -153,7 +161,23 @@ func (l *eventLog) setTrace(w io.Writer) {
 	l.trace = json.NewEncoder(w)
 }
 
-func (l *eventLog) add(e Event) {
+// SetHook installs a function called for every event after it is logged,
+// on the appending goroutine, outside the lock (nil: none).
+func (l *Log) SetHook(f func(Event)) {
+	l.mu.Lock()
+	l.hook = f
+	l.mu.Unlock()
+}
+
+// TraceError is the first failure writing the trace, if any.
+func (l *Log) TraceError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.werr
+}
+
+// Add stamps e with the next sequence number and logs it.
+func (l *Log) Add(e Event) {
 	l.mu.Lock()
 	e.Seq = l.next
 	l.ring[l.next%uint64(len(l.ring))] = e
@@ -168,9 +192,9 @@ func (l *eventLog) add(e Event) {
 	}
 }
 
-// since copies the events with Seq >= seq still in the ring, oldest first,
+// Since copies the events with Seq >= seq still in the ring, oldest first,
 // and the sequence number to ask for next time.
-func (l *eventLog) since(seq uint64) ([]Event, uint64) {
+func (l *Log) Since(seq uint64) ([]Event, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	oldest := uint64(0)

@@ -1,29 +1,8 @@
-package hv
+package host
 
 import (
 	"bytes"
 	"fmt"
-)
-
-// Hypercall numbers (spec §3.2, 3.x i386).
-const (
-	HcallFlushAsync     = 0
-	HcallLguestInit     = 1
-	HcallShutdown       = 2
-	HcallNewPgtable     = 4
-	HcallFlushTLB       = 5
-	HcallLoadIDTEntry   = 6
-	HcallSetStack       = 7
-	HcallTS             = 8
-	HcallSetClockevent  = 9
-	HcallHalt           = 10
-	HcallSetPMD         = 13
-	HcallSetPTE         = 14
-	HcallSetPGD         = 15
-	HcallLoadTLS        = 16
-	HcallNotify         = 17
-	HcallLoadGDTEntry   = 18
-	HcallSendInterrupts = 19
 )
 
 // LGUEST_TRAP_ENTRY: the hypercall vector.
@@ -34,45 +13,6 @@ const (
 	shutdownRestart  = 2
 	hcallRingSize    = 64
 )
-
-var hcallNames = map[int]string{
-	HcallFlushAsync:     "FLUSH_ASYNC",
-	HcallLguestInit:     "LGUEST_INIT",
-	HcallShutdown:       "SHUTDOWN",
-	HcallNewPgtable:     "NEW_PGTABLE",
-	HcallFlushTLB:       "FLUSH_TLB",
-	HcallLoadIDTEntry:   "LOAD_IDT_ENTRY",
-	HcallSetStack:       "SET_STACK",
-	HcallTS:             "TS",
-	HcallSetClockevent:  "SET_CLOCKEVENT",
-	HcallHalt:           "HALT",
-	HcallSetPMD:         "SET_PMD",
-	HcallSetPTE:         "SET_PTE",
-	HcallSetPGD:         "SET_PGD",
-	HcallLoadTLS:        "LOAD_TLS",
-	HcallNotify:         "NOTIFY",
-	HcallLoadGDTEntry:   "LOAD_GDT_ENTRY",
-	HcallSendInterrupts: "SEND_INTERRUPTS",
-}
-
-// HcallName is the LHCALL_ name of a hypercall number without its prefix,
-// or "#n" for numbers the ABI does not define.
-func HcallName(nr int) string {
-	if s, ok := hcallNames[nr]; ok {
-		return s
-	}
-	return fmt.Sprintf("#%d", nr)
-}
-
-// HcallNumber is the inverse of HcallName, for --until hcall:NAME.
-func HcallNumber(name string) (int, bool) {
-	for nr, s := range hcallNames {
-		if s == name {
-			return nr, true
-		}
-	}
-	return 0, false
-}
 
 // hcallArgs is struct hcall_args: arg0 (the call number) to arg4, which the
 // Guest passes in eax, ebx, ecx, edx, esi (spec §3.1).

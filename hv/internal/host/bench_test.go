@@ -1,6 +1,10 @@
-package hv
+package host
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/lgdbg/lgdbg/hv/event"
+)
 
 // Round trips through the Host: what one exit costs end to end (the CPU's
 // exit, the Host's handling and event, re-entry). A booting Linux guest
@@ -12,8 +16,8 @@ func BenchmarkHypercallRoundTrip(b *testing.B) {
 1:	HCALL 19
 	jmp 1b
 `, false)
-	h.events = newEventLog(1 << 10) // the ring only; no trace
-	h.run(runOpts{limit: 100})      // past INIT
+	h.events = event.NewLog(1 << 10) // the ring only; no trace
+	h.run(runOpts{limit: 100})       // past INIT
 	b.ResetTimer()
 	// six instructions of HCALL plus the jmp per SEND_INTERRUPTS
 	h.run(runOpts{limit: h.cpu.ICount() + 7*uint64(b.N)})
@@ -34,7 +38,7 @@ func BenchmarkDemandFaultRoundTrip(b *testing.B) {
 	HCALL 5, 1
 	jmp 2b
 `, false)
-	h.events = newEventLog(1 << 10)
+	h.events = event.NewLog(1 << 10)
 	h.run(runOpts{limit: 100})
 	b.ResetTimer()
 	h.run(runOpts{limit: h.cpu.ICount() + 3*uint64(b.N)})
