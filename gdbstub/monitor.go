@@ -154,7 +154,7 @@ func monWalk(m *hv.Machine, args []string) (string, error) {
 		scol := "-"
 		if i < len(w.Guest.Levels) {
 			l := w.Guest.Levels[i]
-			name, idx = l.Name, strconv.FormatUint(uint64(l.Index), 10)
+			name, idx = l.Kind.String(), strconv.FormatUint(uint64(l.Index), 10)
 			at := fmt.Sprintf("0x%08x", l.EntryAddr)
 			if w.Guest.Linear {
 				at = "(fake)"
@@ -163,7 +163,7 @@ func monWalk(m *hv.Machine, args []string) (string, error) {
 		}
 		if i < len(w.Shadow.Levels) {
 			l := w.Shadow.Levels[i]
-			name, idx = l.Name, strconv.FormatUint(uint64(l.Index), 10)
+			name, idx = l.Kind.String(), strconv.FormatUint(uint64(l.Index), 10)
 			scol = fmt.Sprintf("0x%08x 0x%0*x %s", l.EntryAddr, entryW-2, l.Raw, flagsOrNP(l))
 		}
 		fmt.Fprintf(&b, "%-5s %-5s | %s | %s\n", name, idx, gcol, strings.TrimRight(scol, " "))

@@ -246,7 +246,7 @@ func renderWalk(w hv.Walks, pae bool, width int) string {
 		rawTag := ""
 		if fake {
 			rawTag = tagFake
-		} else if otherOK && l.Name == "pte" && frameOf(l.Raw, pae) != frameOf(other.Raw, pae) {
+		} else if otherOK && l.Kind == pgtable.LevelPTE && frameOf(l.Raw, pae) != frameOf(other.Raw, pae) {
 			rawTag = tagChanged
 		}
 		plain := fmt.Sprintf("%0*x", rawW, l.Raw)
@@ -279,7 +279,7 @@ func renderWalk(w hv.Walks, pae bool, width int) string {
 		if !gok {
 			l = sl
 		}
-		names[i] = fmt.Sprintf("%s[%d]", l.Name, l.Index)
+		names[i] = fmt.Sprintf("%s[%d]", l.Kind, l.Index)
 		gc[i] = mkCell(gl, gok, sl, sok, g.Linear)
 		sc[i] = mkCell(sl, sok, gl, gok, false)
 	}

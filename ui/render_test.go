@@ -185,8 +185,8 @@ func TestRenderRegsMarksChanges(t *testing.T) {
 }
 
 func TestRenderWalk(t *testing.T) {
-	lv := func(name string, idx uint32, raw uint64, flags string) pgtable.Level {
-		return pgtable.Level{Name: name, Index: idx, Raw: raw, Present: raw&1 != 0, Flags: flags}
+	lv := func(k pgtable.LevelKind, idx uint32, raw uint64, flags string) pgtable.Level {
+		return pgtable.Level{Kind: k, Index: idx, Raw: raw, Present: raw&1 != 0, Flags: flags}
 	}
 	tests := []struct {
 		name    string
@@ -199,8 +199,8 @@ func TestRenderWalk(t *testing.T) {
 		{
 			name: "shadow lacks RW and the frame differs",
 			w: hv.Walks{
-				Guest:  pgtable.Walk{VAddr: 0xc01011af, Mapped: true, PA: 0x1011af, Levels: []pgtable.Level{lv("pgd", 768, 0x105067, "P RW US A D"), lv("pte", 257, 0x101023, "P RW A")}},
-				Shadow: pgtable.Walk{VAddr: 0xc01011af, Mapped: true, PA: 0x2011af, Levels: []pgtable.Level{lv("pgd", 768, 0x400e067, "P RW US A D"), lv("pte", 257, 0x201021, "P A")}},
+				Guest:  pgtable.Walk{VAddr: 0xc01011af, Mapped: true, PA: 0x1011af, Levels: []pgtable.Level{lv(pgtable.LevelPGD, 768, 0x105067, "P RW US A D"), lv(pgtable.LevelPTE, 257, 0x101023, "P RW A")}},
+				Shadow: pgtable.Walk{VAddr: 0xc01011af, Mapped: true, PA: 0x2011af, Levels: []pgtable.Level{lv(pgtable.LevelPGD, 768, 0x400e067, "P RW US A D"), lv(pgtable.LevelPTE, 257, 0x201021, "P A")}},
 				Slot:   3,
 			},
 			width: 118,
@@ -216,8 +216,8 @@ func TestRenderWalk(t *testing.T) {
 		{
 			name: "linear_pages fakes, stacked when narrow",
 			w: hv.Walks{
-				Guest:  pgtable.Walk{VAddr: 0x100000, Linear: true, Mapped: true, PA: 0x100000, Note: "linear_pages: fake 1:1 mapping", Levels: []pgtable.Level{lv("pgd", 0, 0x67, "P RW US A D"), lv("pte", 256, 0x100003, "P RW")}},
-				Shadow: pgtable.Walk{VAddr: 0x100000, Note: "pgd not present", Levels: []pgtable.Level{lv("pgd", 0, 0, "")}},
+				Guest:  pgtable.Walk{VAddr: 0x100000, Linear: true, Mapped: true, PA: 0x100000, Note: "linear_pages: fake 1:1 mapping", Levels: []pgtable.Level{lv(pgtable.LevelPGD, 0, 0x67, "P RW US A D"), lv(pgtable.LevelPTE, 256, 0x100003, "P RW")}},
+				Shadow: pgtable.Walk{VAddr: 0x100000, Note: "pgd not present", Levels: []pgtable.Level{lv(pgtable.LevelPGD, 0, 0, "")}},
 				Linear: true, Slot: 1,
 			},
 			width: 60,
@@ -230,8 +230,8 @@ func TestRenderWalk(t *testing.T) {
 		{
 			name: "PAE has a pmd and 64-bit entries",
 			w: hv.Walks{
-				Guest:  pgtable.Walk{VAddr: 0xc0000000, Mapped: true, PA: 0, Levels: []pgtable.Level{lv("pgd", 3, 0x1001, "P"), lv("pmd", 0, 0x8000000000102063, "P RW A D NX"), lv("pte", 0, 0x63, "P RW A D")}},
-				Shadow: pgtable.Walk{VAddr: 0xc0000000, Mapped: true, PA: 0, Levels: []pgtable.Level{lv("pgd", 3, 0x4001001, "P"), lv("pmd", 0, 0x8000000004003063, "P RW A D NX"), lv("pte", 0, 0x63, "P RW A D")}},
+				Guest:  pgtable.Walk{VAddr: 0xc0000000, Mapped: true, PA: 0, Levels: []pgtable.Level{lv(pgtable.LevelPGD, 3, 0x1001, "P"), lv(pgtable.LevelPMD, 0, 0x8000000000102063, "P RW A D NX"), lv(pgtable.LevelPTE, 0, 0x63, "P RW A D")}},
+				Shadow: pgtable.Walk{VAddr: 0xc0000000, Mapped: true, PA: 0, Levels: []pgtable.Level{lv(pgtable.LevelPGD, 3, 0x4001001, "P"), lv(pgtable.LevelPMD, 0, 0x8000000004003063, "P RW A D NX"), lv(pgtable.LevelPTE, 0, 0x63, "P RW A D")}},
 			},
 			pae: true, width: 118,
 			want: []string{"pmd[0]", "8000000000102063", "0000000000000063 P RW A D"},

@@ -20,7 +20,7 @@ func (t *Tables) releasePGD(s int, idx uint32) {
 	}
 	t.m.FreePage(page)
 	t.swrite(pa, 0)
-	t.emit(s, "pgd", idx, idx<<g.pgdShift, e, 0)
+	t.emit(s, LevelPGD, idx, idx<<g.pgdShift, e, 0)
 	if s == t.cur {
 		if g.pae {
 			t.needReload = true

@@ -45,47 +45,43 @@ func (t *Tables) gpteToSPTE(gpte uint64) uint64 {
 // even under PAE, where it really is a PMD page).
 func (t *Tables) findSPTE(s int, va uint32, allocate bool, pgdFlags, pmdFlags uint64) (pa uint32, ok bool) {
 	g := &t.g
-	root := t.slots[s].root
-	pgdIdx := g.pgdIndex(va)
-	pgdPA := root + pgdIdx*g.esz
-	pgd := t.sread(pgdPA)
-	if pgd&flagP == 0 {
+	g.walk(t.slots[s].root, va, func(k LevelKind, idx, addr uint32) (uint64, bool) {
+		if k == LevelPTE {
+			pa, ok = addr, true
+			return 0, false
+		}
+		e := t.sread(addr)
+		if e&flagP != 0 {
+			return e, true
+		}
 		if !allocate {
 			return 0, false
 		}
 		page, got := t.m.AllocPage()
 		if !got {
-			t.kill("out of memory allocating pte page")
+			if k == LevelPGD {
+				t.kill("out of memory allocating pte page")
+			} else {
+				t.kill("out of memory allocating pmd page")
+			}
 			return 0, false
 		}
-		pgd = uint64(page) | pgdFlags
-		t.swrite(pgdPA, pgd)
-		t.emit(s, "pgd", pgdIdx, pgdIdx<<g.pgdShift, 0, pgd)
-		if g.pae && s == t.cur {
-			// The CPU caches PDPTEs at CR3 load, as hardware does.
-			t.needReload = true
+		if k == LevelPGD {
+			e = uint64(page) | pgdFlags
+			t.swrite(addr, e)
+			t.emit(s, LevelPGD, idx, idx<<g.pgdShift, 0, e)
+			if g.pae && s == t.cur {
+				// The CPU caches PDPTEs at CR3 load, as hardware does.
+				t.needReload = true
+			}
+			return e, true
 		}
-	}
-	if !g.pae {
-		return g.frameAddr(pgd) + g.pteIndex(va)*4, true
-	}
-	pmdIdx := pmdIndex(va)
-	pmdPA := g.frameAddr(pgd) + pmdIdx*8
-	pmd := t.sread(pmdPA)
-	if pmd&flagP == 0 {
-		if !allocate {
-			return 0, false
-		}
-		page, got := t.m.AllocPage()
-		if !got {
-			t.kill("out of memory allocating pmd page")
-			return 0, false
-		}
-		pmd = uint64(page) | pmdFlags
-		t.swrite(pmdPA, pmd)
-		t.emit(s, "pmd", pmdIdx, pgdIdx<<30|pmdIdx<<21, 0, pmd)
-	}
-	return g.frameAddr(pmd) + g.pteIndex(va)*8, true
+		e = uint64(page) | pmdFlags
+		t.swrite(addr, e)
+		t.emit(s, LevelPMD, idx, g.pgdIndex(va)<<30|idx<<21, 0, e)
+		return e, true
+	})
+	return pa, ok
 }
 
 // setSPTE stores a shadow PTE (release_pte of the old one has no effect
@@ -96,7 +92,7 @@ func (t *Tables) setSPTE(s int, va, pa uint32, v uint64) {
 	if s == t.cur {
 		t.mmu.FlushTLBPage(va & pageMask)
 	}
-	t.emit(s, "pte", t.g.pteIndex(va), va&pageMask, old, v)
+	t.emit(s, LevelPTE, t.g.pteIndex(va), va&pageMask, old, v)
 }
 
 // DemandPage is demand_page (spec §7.3): called on every Guest page fault

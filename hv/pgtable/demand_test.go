@@ -261,7 +261,7 @@ func TestShadowCopiesUpperFlags(t *testing.T) {
 			w := e.tb.WalkShadow(e.tb.CurrentSlot(), va)
 			upper := w.Levels[len(w.Levels)-2]
 			if upper.Raw&^pageMask != 0x063 {
-				t.Fatalf("shadow %s flags %#x, want 0x063", upper.Name, upper.Raw&^pageMask)
+				t.Fatalf("shadow %s flags %#x, want 0x063", upper.Kind, upper.Raw&^pageMask)
 			}
 			e.noKills()
 		})

@@ -227,7 +227,7 @@ func (e *env) wantKill(reason string) {
 // spte is the shadow PTE of va in slot s (0 if no PTE page).
 func (e *env) spte(s int, va uint32) uint64 {
 	w := e.tb.WalkShadow(s, va)
-	if n := len(w.Levels); n > 0 && w.Levels[n-1].Name == "pte" {
+	if n := len(w.Levels); n > 0 && w.Levels[n-1].Kind == LevelPTE {
 		return w.Levels[n-1].Raw
 	}
 	return 0

@@ -138,7 +138,7 @@ func TestWalks(t *testing.T) {
 			if top := w.Levels[0]; (pae && top.Raw != flagP) || (!pae && top.Raw != pageTable) {
 				t.Fatalf("fake top %#x", top.Raw)
 			}
-			if pte := w.Levels[n-1]; pte.Raw != 0x00203003 || pte.Flags != "P RW" || pte.Name != "pte" {
+			if pte := w.Levels[n-1]; pte.Raw != 0x00203003 || pte.Flags != "P RW" || pte.Kind != LevelPTE {
 				t.Fatalf("fake pte %+v", pte)
 			}
 			if w := e.tb.WalkGuest(0, guestBytes); w.Mapped || w.Note == "" {
@@ -217,13 +217,13 @@ func TestChangeEvents(t *testing.T) {
 	if faults != 601 { // one pte each plus one new PTE page
 		t.Fatalf("%d changes for 600 faults", faults)
 	}
-	if c := e.changes[0]; c.Level != "pgd" || c.Index != 0x40 || c.VAddr != 0x10000000 || c.Why != "demand_page" || c.Old != 0 {
+	if c := e.changes[0]; c.Level != LevelPGD || c.Index != 0x40 || c.VAddr != 0x10000000 || c.Why != "demand_page" || c.Old != 0 {
 		t.Fatalf("first change %+v", c)
 	}
 	e.changes = nil
 	e.tb.FlushUser()
 	// One event for the whole released PTE page, not 600.
-	if len(e.changes) != 1 || e.changes[0].Level != "pgd" || e.changes[0].New != 0 || e.changes[0].Why != "flush_tlb(0)" {
+	if len(e.changes) != 1 || e.changes[0].Level != LevelPGD || e.changes[0].New != 0 || e.changes[0].Why != "flush_tlb(0)" {
 		t.Fatalf("flush changes %+v", e.changes)
 	}
 }

@@ -145,7 +145,7 @@ type Config struct {
 // whole table is one Change at the level of the entry that pointed to it.
 type Change struct {
 	Slot  int
-	Level string // "pgd", "pmd" or "pte"
+	Level LevelKind
 	Index uint32 // entry index within its table
 	VAddr uint32 // first virtual address the entry covers
 	Old   uint64
@@ -356,7 +356,7 @@ func (t *Tables) random() uint64 {
 	return z ^ (z >> 31)
 }
 
-func (t *Tables) emit(s int, level string, idx, va uint32, old, new uint64) {
+func (t *Tables) emit(s int, level LevelKind, idx, va uint32, old, new uint64) {
 	if t.onChange != nil && old != new {
 		t.onChange(Change{Slot: s, Level: level, Index: idx, VAddr: va, Old: old, New: new, Why: t.why})
 	}

@@ -21,7 +21,7 @@ type Walk struct {
 
 // Level is one entry visited by a walk.
 type Level struct {
-	Name      string // "pgd", "pmd" (PAE) or "pte"
+	Kind      LevelKind
 	Index     uint32
 	EntryAddr uint32 // guest-physical for WalkGuest, Host-physical for WalkShadow
 	Raw       uint64
@@ -55,9 +55,9 @@ func (t *Tables) Slots() []SlotInfo {
 	return out
 }
 
-func (t *Tables) level(name string, idx, addr uint32, raw uint64) Level {
-	return Level{Name: name, Index: idx, EntryAddr: addr, Raw: raw,
-		Present: raw&flagP != 0, Flags: flagString(raw, name == "pte", t.g.pae)}
+func (t *Tables) level(k LevelKind, idx, addr uint32, raw uint64) Level {
+	return Level{Kind: k, Index: idx, EntryAddr: addr, Raw: raw,
+		Present: raw&flagP != 0, Flags: flagString(raw, k == LevelPTE, t.g.pae)}
 }
 
 // WalkGuest walks the Guest's own tables for vaddr starting at the
@@ -74,14 +74,22 @@ func (t *Tables) WalkGuest(gpgdir, vaddr uint32) Walk {
 			return w
 		}
 		w.Linear = true
-		w.Levels = append(w.Levels, t.level("pgd", g.pgdIndex(vaddr), 0, g.gpgdMask))
-		if g.pae {
-			w.Levels = append(w.Levels, t.level("pmd", pmdIndex(vaddr), 0, pageTable))
-		}
-		gpte := uint64(vaddr&pageMask) | flagRW | flagP
-		// demand_page computes this PTE address from the fake frame 0,
-		// but never reads or writes it.
-		w.Levels = append(w.Levels, t.level("pte", g.pteIndex(vaddr), g.pteIndex(vaddr)*g.esz, gpte))
+		var gpte uint64
+		g.walk(0, vaddr, func(k LevelKind, idx, addr uint32) (uint64, bool) {
+			switch k {
+			case LevelPGD:
+				w.Levels = append(w.Levels, t.level(k, idx, 0, g.gpgdMask))
+				return g.gpgdMask, true
+			case LevelPMD:
+				w.Levels = append(w.Levels, t.level(k, idx, 0, pageTable))
+				return pageTable, true
+			}
+			// demand_page computes this PTE address from the fake
+			// frame 0, but never reads or writes it.
+			gpte = uint64(vaddr&pageMask) | flagRW | flagP
+			w.Levels = append(w.Levels, t.level(k, idx, addr, gpte))
+			return gpte, false
+		})
 		if g.pfn(gpte) >= uint64(t.m.PfnLimit()) {
 			w.Note = "linear_pages: beyond pfn_limit; a fault here kills the Guest (bad page table entry)"
 			return w
@@ -95,57 +103,37 @@ func (t *Tables) WalkGuest(gpgdir, vaddr uint32) Walk {
 	if vaddr >= t.switcherAddr {
 		notes = append(notes, "Switcher area: demand_page refuses it; only the Host maps it")
 	}
-	done := func(n string) Walk {
-		if n != "" {
-			notes = append(notes, n)
-		}
-		w.Note = strings.Join(notes, "; ")
-		return w
-	}
-
-	addr := t.gpgdAddr(gpgdir, vaddr)
-	gpgd, ok := t.peek(addr)
-	if !ok {
-		return done(fmt.Sprintf("pgd at %#x is outside guest memory", addr))
-	}
-	w.Levels = append(w.Levels, t.level("pgd", g.pgdIndex(vaddr), addr, gpgd))
-	if gpgd&flagP == 0 {
-		return done("pgd not present")
-	}
-	if g.flags(gpgd)&^g.gpgdMask != 0 || g.pfn(gpgd) >= uint64(t.m.PfnLimit()) {
-		return done("a fault here kills the Guest: bad page directory entry")
-	}
-	upper := gpgd
-	if g.pae {
-		addr = t.gpmdAddr(gpgd, vaddr)
-		gpmd, ok := t.peek(addr)
+	end := ""
+	g.walk(gpgdir, vaddr, func(k LevelKind, idx, addr uint32) (uint64, bool) {
+		e, ok := t.peek(addr)
 		if !ok {
-			return done(fmt.Sprintf("pmd at %#x is outside guest memory", addr))
+			end = fmt.Sprintf("%s at %#x is outside guest memory", k, addr)
+			return 0, false
 		}
-		w.Levels = append(w.Levels, t.level("pmd", pmdIndex(vaddr), addr, gpmd))
-		if gpmd&flagP == 0 {
-			return done("pmd not present")
+		w.Levels = append(w.Levels, t.level(k, idx, addr, e))
+		if e&flagP == 0 {
+			end = k.String() + " not present"
+			return 0, false
 		}
-		if g.flags(gpmd)&^pageTable != 0 || g.pfn(gpmd) >= uint64(t.m.PfnLimit()) {
-			return done("a fault here kills the Guest: bad page middle directory entry")
+		beyond := g.pfn(e) >= uint64(t.m.PfnLimit())
+		switch {
+		case k == LevelPGD && (g.flags(e)&^g.gpgdMask != 0 || beyond):
+			end = "a fault here kills the Guest: bad page directory entry"
+		case k == LevelPMD && (g.flags(e)&^pageTable != 0 || beyond):
+			end = "a fault here kills the Guest: bad page middle directory entry"
+		case k == LevelPTE && (e&flagPSE != 0 || beyond):
+			end = "a fault here kills the Guest: bad page table entry"
+		case k == LevelPTE:
+			w.PA = g.frameAddr(e) | vaddr&^pageMask
+			w.Mapped = vaddr < t.switcherAddr
 		}
-		upper = gpmd
+		return e, end == ""
+	})
+	if end != "" {
+		notes = append(notes, end)
 	}
-	addr = t.gpteAddr(upper, vaddr)
-	gpte, ok := t.peek(addr)
-	if !ok {
-		return done(fmt.Sprintf("pte at %#x is outside guest memory", addr))
-	}
-	w.Levels = append(w.Levels, t.level("pte", g.pteIndex(vaddr), addr, gpte))
-	if gpte&flagP == 0 {
-		return done("pte not present")
-	}
-	if gpte&flagPSE != 0 || g.pfn(gpte) >= uint64(t.m.PfnLimit()) {
-		return done("a fault here kills the Guest: bad page table entry")
-	}
-	w.PA = g.frameAddr(gpte) | vaddr&^pageMask
-	w.Mapped = vaddr < t.switcherAddr
-	return done("")
+	w.Note = strings.Join(notes, "; ")
+	return w
 }
 
 // WalkShadow walks shadow slot s for vaddr: what the CPU sees when s is
@@ -162,34 +150,22 @@ func (t *Tables) WalkShadow(s int, vaddr uint32) Walk {
 		w.Note = fmt.Sprintf("slot %d was never allocated", s)
 		return w
 	}
-	addr := root + g.pgdIndex(vaddr)*g.esz
-	e := t.sread(addr)
-	w.Levels = append(w.Levels, t.level("pgd", g.pgdIndex(vaddr), addr, e))
-	if e&flagP == 0 {
-		w.Note = "pgd not present"
-		return w
-	}
-	if g.pae {
-		addr = g.frameAddr(e) + pmdIndex(vaddr)*8
-		e = t.sread(addr)
-		w.Levels = append(w.Levels, t.level("pmd", pmdIndex(vaddr), addr, e))
+	g.walk(root, vaddr, func(k LevelKind, idx, addr uint32) (uint64, bool) {
+		e := t.sread(addr)
+		w.Levels = append(w.Levels, t.level(k, idx, addr, e))
 		if e&flagP == 0 {
-			w.Note = "pmd not present"
-			return w
+			w.Note = k.String() + " not present"
+			return 0, false
 		}
-	}
-	addr = g.frameAddr(e) + g.pteIndex(vaddr)*g.esz
-	e = t.sread(addr)
-	w.Levels = append(w.Levels, t.level("pte", g.pteIndex(vaddr), addr, e))
-	if e&flagP == 0 {
-		w.Note = "pte not present"
-		return w
-	}
-	w.Mapped = true
-	w.PA = g.frameAddr(e) | vaddr&^pageMask
-	if vaddr >= t.switcherAddr {
-		w.Note = "Switcher page"
-	}
+		if k == LevelPTE {
+			w.Mapped = true
+			w.PA = g.frameAddr(e) | vaddr&^pageMask
+			if vaddr >= t.switcherAddr {
+				w.Note = "Switcher page"
+			}
+		}
+		return e, true
+	})
 	return w
 }
 

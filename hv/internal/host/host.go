@@ -151,7 +151,7 @@ func (m mmu) FlushTLB()                 { m.c.FlushTLB() }
 func (m mmu) FlushTLBPage(vaddr uint32) { m.c.FlushTLBPage(vaddr) }
 
 func (h *Host) onShadowChange(c pgtable.Change) {
-	h.emit(Event{Kind: EvShadow, Slot: c.Slot, Level: c.Level, Index: c.Index, VAddr: c.VAddr, Old: c.Old, New: c.New, Why: c.Why})
+	h.emit(Event{Kind: EvShadow, Slot: c.Slot, Level: c.Level.String(), Index: c.Index, VAddr: c.VAddr, Old: c.Old, New: c.New, Why: c.Why})
 }
 
 // initVCPU sets the state LHREQ_INITIALIZE leaves the vCPU in (spec §2.5).

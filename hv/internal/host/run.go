@@ -195,11 +195,10 @@ func (h *Host) run(o runOpts) Stop {
 		switch x.Reason {
 		case cpu.ExitTrap:
 			h.syncSwitcherRegs(x.Vector, x.ErrCode)
-			outcome := h.handleTrap(x)
+			retry := h.handleTrap(x)
 			// A step that ended in a trap is done once the trap was
-			// handled, unless it was a fault demand_page fixed or the
-			// Host silently resumed: then the instruction has not run.
-			if o.step && outcome != "demand_page" && outcome != "resumed" {
+			// handled, unless the instruction has not run yet.
+			if o.step && !retry {
 				stepped = true
 			}
 		case cpu.ExitBudget:

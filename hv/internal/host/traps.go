@@ -42,8 +42,10 @@ func hasErr(v int) bool {
 
 // H:300 The Guest trapped out to us (spec §5.2, lguest_arch_handle_trap).
 // Each exit is handled completely — reflected, emulated or fixed up —
-// before the next loop iteration considers interrupts.
-func (h *Host) handleTrap(x cpu.Exit) (outcome string) {
+// before the next loop iteration considers interrupts. retry says the
+// trapping instruction has not run and will run again: demand_page fixed
+// the fault, or the Host silently resumed.
+func (h *Host) handleTrap(x cpu.Exit) (retry bool) {
 	ev := Event{Kind: EvTrap, Nr: x.Vector, Name: TrapName(x.Vector), EIP: h.cpu.EIP(), ErrCode: x.ErrCode}
 	switch {
 	case x.Vector == cpu.VecGP:
@@ -61,6 +63,7 @@ func (h *Host) handleTrap(x cpu.Exit) (outcome string) {
 		ev.CR2 = x.CR2
 		if h.pt.DemandPage(x.CR2, x.ErrCode) {
 			ev.Outcome = "demand_page"
+			retry = true
 			break
 		}
 		// The Guest's tables don't map it either: its problem. It
@@ -74,6 +77,7 @@ func (h *Host) handleTrap(x cpu.Exit) (outcome string) {
 		// set the Guest wanted to know (spec §5.9).
 		if h.ts == 0 {
 			ev.Outcome = "resumed"
+			retry = true
 			break
 		}
 		ev.Outcome = h.reflect(x.Vector, x.ErrCode)
@@ -82,7 +86,7 @@ func (h *Host) handleTrap(x cpu.Exit) (outcome string) {
 		h.hcallPending = true
 		// Hypercalls have their own, decoded event; a trap line each
 		// would only double the log.
-		return "hypercall"
+		return false
 	case x.Vector >= 32:
 		// On real hardware a vector >= 32 arriving at a Host stub is a
 		// Host interrupt; the Guest is not told (spec §5.2). The only
@@ -93,7 +97,7 @@ func (h *Host) handleTrap(x cpu.Exit) (outcome string) {
 		ev.Outcome = h.reflect(x.Vector, x.ErrCode)
 	}
 	h.emit(ev)
-	return ev.Outcome
+	return retry
 }
 
 // reflect is deliver_trap (spec §5.2): push the trap onto the Guest's stack
