@@ -2,6 +2,7 @@ package ui
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -427,4 +428,64 @@ func TestHelpGolden(t *testing.T) {
 	if got != string(want) {
 		t.Errorf("help text differs from %s (go test -update rewrites it):\n%s", path, got)
 	}
+}
+
+// golden compares got with testdata/name (-update rewrites it).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n%s", path, got)
+	}
+}
+
+// TestRenderListingGolden pins the disassembly pane's marks: a label, the
+// breakpoint and EIP gutter, bytes in a wide pane, the focused cursor.
+func TestRenderListingGolden(t *testing.T) {
+	listing := []asmLine{
+		{addr: 0xc0100000, size: 1, bytes: []byte{0xfc}, text: "cld", label: "startup_32", mapped: true},
+		{addr: 0xc0100001, size: 5, bytes: []byte{0xbf, 0, 0x10, 0x40, 0}, text: "mov $0x401000,%edi", mapped: true},
+		{addr: 0xc0100006, size: 2, bytes: []byte{0x31, 0xc0}, text: "xor %eax,%eax", mapped: true},
+		{addr: 0xc0100008, size: 1, text: "(not mapped)"},
+	}
+	bps := map[uint32]bool{0xc0100001: true, 0xc0100006: true}
+	var sb strings.Builder
+	for _, c := range []struct {
+		name string
+		mk   listingMarks
+	}{
+		{"wide, focused, EIP on a breakpoint", listingMarks{eip: 0xc0100006, cursor: 0xc0100000, bps: bps, focused: true, wide: true}},
+		{"narrow, unfocused", listingMarks{eip: 0xc0100000, cursor: 0xc0100000, bps: bps}},
+	} {
+		fmt.Fprintf(&sb, "== %s\n%s\n", c.name, renderListing(listing, c.mk))
+	}
+	golden(t, "listing.golden", sb.String())
+}
+
+// TestRenderStatusGolden pins the status line in each run state.
+func TestRenderStatusGolden(t *testing.T) {
+	regs := hv.Regs{EIP: 0xc0100000, ICount: 1234567}
+	var sb strings.Builder
+	for _, c := range []struct {
+		name  string
+		s     snapshot
+		pae   bool
+		focus string
+	}{
+		{"running", snapshot{running: true, regs: regs}, false, "Disassembly"},
+		{"paused", snapshot{regs: regs, stop: hv.Stop{Reason: hv.StopBreakpoint, EIP: 0xc0100000, ICount: 1234567}}, true, ""},
+		{"dead", snapshot{regs: regs, stop: hv.Stop{Reason: hv.StopKilled, Text: "bad [stack] page", ICount: 1234567}}, false, "Console"},
+	} {
+		fmt.Fprintf(&sb, "== %s\n%s\n", c.name, renderStatus(&c.s, 303.5, "vmlinux", c.pae, c.focus))
+	}
+	golden(t, "status.golden", sb.String())
 }

@@ -1,0 +1,63 @@
+package ui
+
+import (
+	"fmt"
+
+	"github.com/rivo/tview"
+)
+
+// The status line and the message line.
+
+func (a *app) renderStatus() {
+	if a.snap == nil {
+		return
+	}
+	focus := ""
+	if p, ok := a.focusedPane(); ok {
+		focus = paneNames[p]
+	}
+	a.status.SetText(renderStatus(a.snap, a.mips, a.opts.ImageName, a.pae, focus))
+}
+
+// renderStatus is the status line: run state, image, paging mode and the
+// focused pane.
+func renderStatus(s *snapshot, mips float64, name string, pae bool, focus string) string {
+	var state string
+	switch {
+	case s.running:
+		state = fmt.Sprintf("[black:green:b] RUNNING [-:-:-] icount %d  %.1f MIPS", s.regs.ICount, mips)
+	case s.stop.Reason.Terminal():
+		state = fmt.Sprintf("[white:red:b] DEAD [-:-:-] %s", tview.Escape(s.stop.String()))
+	default:
+		state = fmt.Sprintf("[black:yellow:b] PAUSED [-:-:-] %s", tview.Escape(s.stop.String()))
+	}
+	if name == "" {
+		name = "demo guest"
+	}
+	mode := "non-PAE"
+	if pae {
+		mode = "PAE"
+	}
+	if focus != "" {
+		focus = "  [" + focus + "]"
+	}
+	return fmt.Sprintf("%s  %s %s%s  ? help", state, tview.Escape(name), mode, tview.Escape(focus))
+}
+
+func (a *app) setMsg(isErr bool, text string) {
+	color := "[green]"
+	if isErr {
+		color = "[red]"
+	}
+	a.msg.SetText(color + tview.Escape(text) + "[-]")
+}
+
+// queueMsg sets the message line from another goroutine: the message
+// waits for the next refresh, which it asks for, so no goroutine is left
+// blocked on an event loop that may already have stopped.
+func (a *app) queueMsg(isErr bool, text string) {
+	a.mu.Lock()
+	a.pending = &message{isErr, text}
+	a.mu.Unlock()
+	a.refreshNow()
+}
