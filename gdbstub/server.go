@@ -4,8 +4,8 @@
 // (page walks guest-versus-shadow, linear_pages, the hypercall log, the
 // shadow pgdir cache).
 //
-// The stub follows QEMU's gdbstub where gdb users have expectations
-// (research anchors A.1): connecting pauses the Guest, one session at a
+// The stub follows QEMU's gdbstub where gdb users have expectations:
+// connecting pauses the Guest, one session at a
 // time, T05 stop replies with swbreak/hwbreak/watch reasons, monitor output
 // as 'O' packets. It differs where the Host allows better: breakpoints and
 // watchpoints are the engine's (the CPU checks them; guest memory is never

@@ -8,7 +8,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv/internal/host"
 )
 
-// Run control is one small state machine: at any moment the CPU is either
+// M:100 Run control is one small state machine: at any moment the CPU is either
 // stopped or owned by exactly one run.
 //
 //	stopped --Resume, ResumeUntil--> running on a background goroutine

@@ -69,7 +69,7 @@ type Machine struct {
 	bpRefs map[uint32]int // breakpoint address -> front ends that set it (under mu)
 }
 
-// New loads the image and builds the Guest exactly as the Launcher and
+// L:100 New is the Launcher's start: it loads the image and builds the Guest exactly as the Launcher and
 // LHREQ_INITIALIZE would (spec §13 items 1 and 2). The Guest does not run
 // until Run or Resume.
 func New(cfg Config) (*Machine, error) {

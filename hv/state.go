@@ -80,7 +80,7 @@ type Snapshot struct {
 	NextEvent uint64
 }
 
-// Snapshot copies what v asks for under the Host lock, so every field is
+// M:110 Snapshot copies what v asks for under the Host lock, so every field is
 // from the same instruction boundary (a running Guest reaches one within a
 // run slice).
 func (m *Machine) Snapshot(v View) Snapshot {

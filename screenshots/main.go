@@ -8,8 +8,7 @@
 // paints them with the Inconsolata 8x16 bitmap font, honouring colours,
 // bold and reverse video. Box-drawing and block characters, which the
 // font lacks, are drawn as lines and rectangles. No terminal, ttyd, ffmpeg
-// or browser is involved, so the images are the same on every machine
-// (anchors.md §F "In-process Go rendering").
+// or browser is involved, so the images are the same on every machine.
 package main
 
 import (

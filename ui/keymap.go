@@ -28,7 +28,7 @@ const (
 
 // binding is one row of the keymap. The help overlay is generated from
 // the same table the key dispatcher reads, so the two cannot disagree
-// (the lazygit/k9s approach, anchors.md §F).
+// (the approach of lazygit and k9s).
 type binding struct {
 	keys  []keySpec
 	label string // the keys as the help shows them

@@ -17,7 +17,7 @@ import (
 )
 
 // These tests drive the real application on a tcell SimulationScreen, as
-// the tview tests do (anchors.md §E.5), and assert on the text it draws.
+// tview's own tests do, and assert on the text it draws.
 
 const waitLimit = 15 * time.Second
 

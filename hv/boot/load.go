@@ -43,7 +43,7 @@ func (r region) String() string { return fmt.Sprintf("%s %#x-%#x", r.what, r.sta
 
 func pageAlign(n uint64) uint64 { return (n + pageSize - 1) &^ (pageSize - 1) }
 
-// Load writes img into guest-physical memory as the 3.x Launcher does
+// L:110 Load writes img into guest-physical memory as the 3.x Launcher does
 // (spec §2.2-§2.4, §13 item 1) and returns the initial EIP (spec §2.5).
 //
 // It writes only below cfg.RAM: the zero page (cleared, then exactly the

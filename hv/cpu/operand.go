@@ -103,21 +103,9 @@ func (c *CPU) pushN(v uint32, size uint8) {
 	}
 }
 
-func (c *CPU) pop32() uint32 {
-	v := c.read32(c.linR(uint8(SS), c.r[ESP], 4))
-	c.r[ESP] += 4
-	return v
-}
-
 // peek reads the stack at ESP+off without popping.
 func (c *CPU) peek(off uint32, size uint8) uint32 {
 	return c.readN(c.linR(uint8(SS), c.r[ESP]+off, uint32(size)), size)
-}
-
-func (c *CPU) popN(size uint8) uint32 {
-	v := c.peek(0, size)
-	c.r[ESP] += uint32(size)
-	return v
 }
 
 // counter registers for string ops and LOOP (CX with 16-bit addressing)

@@ -1,6 +1,6 @@
 // Package mem is the Host's one flat physical address space.
 //
-// Layout (DESIGN.md, "Memory"): guest-physical memory sits at [0, GuestLimit)
+// Layout: guest-physical memory sits at [0, GuestLimit)
 // — RAM, then the lguest device page and virtqueue rings — and a pool of Host
 // pages follows it: shadow page tables and the Switcher pages. Guest-physical
 // addresses equal host-physical addresses inside guest memory, and the Guest

@@ -65,7 +65,7 @@ func (t *Tables) findPgdir(gpgdir uint32) int {
 	return NumSlots
 }
 
-// newPgdir is new_pgdir (spec §7.7): evict a random slot ("mugging"),
+// H:520 newPgdir is new_pgdir (spec §7.7): evict a random slot ("mugging"),
 // allocating its top level if it never had one (blank = true: no kernel
 // mappings, so the caller must re-pin the stack). If that allocation fails
 // the current slot is reused.

@@ -95,7 +95,7 @@ func (t *Tables) setSPTE(s int, va, pa uint32, v uint64) {
 	t.emit(s, LevelPTE, t.g.pteIndex(va), va&pageMask, old, v)
 }
 
-// DemandPage is demand_page (spec §7.3): called on every Guest page fault
+// H:500 DemandPage is demand_page (spec §7.3): called on every Guest page fault
 // with the x86 error code (bit 1 write, bit 2 user; bit 0 ignored). It
 // returns true when the fault was fixed by filling the shadow tables, false
 // when it must be reflected to the Guest (or the Guest was killed).

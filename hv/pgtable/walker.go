@@ -1,6 +1,6 @@
 package pgtable
 
-// One walk serves every translation here, in the manner of gVisor's
+// H:510 One walk serves every translation here, in the manner of gVisor's
 // pagetables Walker: walk computes where each level's entry lives and
 // hands it to a visitor, which reads it (from guest memory, the Host
 // pool, or a linear_pages fake), may install a missing lower table (as

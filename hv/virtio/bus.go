@@ -276,7 +276,7 @@ type NotifyResult struct {
 	Fatal string
 }
 
-// Notify handles LHCALL_NOTIFY(addr): the Host's eventfd fast path (a kick on
+// L:200 Notify handles LHCALL_NOTIFY(addr): the Host's eventfd fast path (a kick on
 // a started device's ring is serviced synchronously, before the Guest runs
 // again) and then the Launcher's handle_output, spec §2.7.
 func (b *Bus) Notify(addr uint32) NotifyResult {

@@ -2,7 +2,7 @@ package host
 
 import "fmt"
 
-// H:100 Every time the Host touches guest memory on the Guest's behalf — an
+// H:600 Every time the Host touches guest memory on the Guest's behalf — an
 // argument of a hypercall, lguest_data, an exception frame — it checks the
 // address the way lguest_address_ok does (spec §2.8). A bad address is the
 // Guest's fault, never the Host's: we kill the Guest with lguest's words and

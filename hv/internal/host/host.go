@@ -24,7 +24,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv/virtio"
 )
 
-// Virtual time (DESIGN.md "Determinism"): one retired instruction is one
+// Virtual time, for determinism: one retired instruction is one
 // nanosecond, and the TSC ticks once per nanosecond, so the Guest sees a
 // 1 GHz constant-rate TSC and tsc_khz = 1000000. HALT skips virtual time
 // forward to the next clock event.
@@ -180,8 +180,8 @@ func (h *Host) initVCPU(entry uint32) error {
 	return nil
 }
 
-// step runs one iteration of lguest's run_guest loop (spec §5.1) around one
-// CPU run, and reports whether the caller should stop and why.
+// serviceNotify hands the Guest's NOTIFY to the Launcher's side, the lguest
+// bus (spec §5.1 step 2), and prints what the console device produced.
 func (h *Host) serviceNotify() {
 	addr := h.pendingNotify
 	h.pendingNotify = 0

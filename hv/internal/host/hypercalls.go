@@ -18,7 +18,7 @@ const (
 // Guest passes in eax, ebx, ecx, edx, esi (spec §3.1).
 type hcallArgs [5]uint32
 
-// H:200 The Guest asked for something: a hypercall trapped out through
+// H:300 The Guest asked for something: a hypercall trapped out through
 // int $0x1f, and the run loop calls us at the top of its next iteration
 // (spec §5.1 step 1), before any interrupt is injected.
 func (h *Host) doHypercalls() {
@@ -140,7 +140,7 @@ func (h *Host) doHcall(a hcallArgs) {
 	}
 }
 
-// H:210 LHCALL_LGUEST_INIT: the Guest tells us where its lguest_data is,
+// H:310 LHCALL_LGUEST_INIT: the Guest tells us where its lguest_data is,
 // and we fill in the fields it needs from us (spec §3.3.2, in its order).
 func (h *Host) lguestInit(gpa uint32) {
 	if !h.mem.AddressOK(gpa, lguestDataSize) {
@@ -166,7 +166,7 @@ func (h *Host) lguestInit(gpa uint32) {
 	h.pt.ClearAll()
 }
 
-// H:220 LHCALL_SHUTDOWN: the Guest is powering off, panicking or asking
+// H:320 LHCALL_SHUTDOWN: the Guest is powering off, panicking or asking
 // for a reboot. Whatever it says becomes its death reason (spec §3.3.3).
 func (h *Host) shutdown(msgGPA, reason uint32) {
 	var buf [128]byte
@@ -192,7 +192,7 @@ func (h *Host) shutdown(msgGPA, reason uint32) {
 	}
 }
 
-// H:230 NEW_PGTABLE: the Guest loaded cr3. The very first one also ends
+// H:330 NEW_PGTABLE: the Guest loaded cr3. The very first one also ends
 // the fake 1:1 world of linear_pages (spec §7.8); we say so in the log,
 // because that moment is what lgdbg exists to show.
 func (h *Host) newPgtable(gpgdir uint32) {
@@ -207,7 +207,7 @@ func (h *Host) newPgtable(gpgdir uint32) {
 	}
 }
 
-// H:240 SET_STACK: where the Guest's kernel stack is, for traps that arrive
+// H:340 SET_STACK: where the Guest's kernel stack is, for traps that arrive
 // while it runs user code (spec §3.3.7). The checks kill but, as in the
 // original, the values are stored anyway (§12 quirk 8).
 func (h *Host) setStack(seg, esp, pages uint32) {
@@ -226,7 +226,7 @@ func (h *Host) setStack(seg, esp, pages uint32) {
 	h.switcherDirty = true
 }
 
-// H:250 SET_CLOCKEVENT: a one-shot timer, in nanoseconds from now, on our
+// H:350 SET_CLOCKEVENT: a one-shot timer, in nanoseconds from now, on our
 // virtual clock (spec §3.3.9, §8.2); 0 cancels it.
 func (h *Host) setClockevent(ns uint32) {
 	if ns == 0 {

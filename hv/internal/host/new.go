@@ -24,7 +24,7 @@ type Config struct {
 	IdleRealtime bool // see hv.Config.IdleRealtime
 }
 
-// New builds the Guest's world: memory with the lguest bus above RAM,
+// L:120 New builds the Guest's world: memory with the lguest bus above RAM,
 // the loaded image, the CPU, the Switcher pages, the shadow page tables in
 // linear_pages mode, and the vCPU's initial state.
 func New(cfg Config, load func(*mem.Phys) (uint32, error)) (*Host, error) {

@@ -92,7 +92,7 @@ func (h *Host) deathStop() Stop {
 	return h.stopHere(StopKilled, h.deathReason)
 }
 
-// H:600 run is lguest's run_guest (spec §5.1): hypercalls first, then
+// H:100 run is lguest's run_guest (spec §5.1): hypercalls first, then
 // notifications, then interrupts, then the Guest runs until it traps, and
 // the trap is handled completely before we go round again.
 func (h *Host) run(o runOpts) Stop {
@@ -112,7 +112,7 @@ func (h *Host) run(o runOpts) Stop {
 		if h.dead {
 			continue
 		}
-		// Device work that arrived from outside (console input). A
+		// 3. Device work that arrived from outside (console input). A
 		// malformed ring found here kills the Guest, as the Launcher's
 		// service thread would abort.
 		if err := h.bus.Poll(); err != nil {
@@ -128,6 +128,8 @@ func (h *Host) run(o runOpts) Stop {
 		if h.dead {
 			continue
 		}
+		// 5. Stops the driver asked for: the --until event, the end of
+		// a step.
 		if h.untilHit != nil {
 			s := h.stopHere(StopUntil, "")
 			s.Event = h.untilHit
@@ -165,7 +167,7 @@ func (h *Host) run(o runOpts) Stop {
 			}
 			return h.stopHere(StopHaltedForever, "halted with no clock event armed")
 		}
-		// The Switcher reloads the GDT, IDT and segment registers on
+		// 7. The Switcher reloads the GDT, IDT and segment registers on
 		// entry; changes the Guest made take effect now.
 		h.syncGDT()
 		h.syncIDT()
@@ -176,7 +178,7 @@ func (h *Host) run(o runOpts) Stop {
 			return h.stopHere(StopInstructionLimit, "")
 		}
 
-		// 7. Run the Guest until it traps or its time slice ends.
+		// 8. Run the Guest until it traps or its time slice ends.
 		var x cpu.Exit
 		if o.step {
 			x = h.cpu.Step()
@@ -191,7 +193,7 @@ func (h *Host) run(o runOpts) Stop {
 			x = h.cpu.Run(budget)
 		}
 
-		// 8. Handle the exit.
+		// 9. Handle the exit.
 		switch x.Reason {
 		case cpu.ExitTrap:
 			h.syncSwitcherRegs(x.Vector, x.ErrCode)

@@ -6,7 +6,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv/cpu"
 )
 
-// H:500 The Switcher model (spec §9). We never run Switcher code: our CPU
+// S:100 The Switcher model (spec §9). We never run Switcher code: our CPU
 // simply returns to Go when the real one would have jumped through the
 // Switcher. But the Switcher's pages are part of what a kernel developer
 // can see — they are mapped at switcher_addr in every shadow pgdir — so we

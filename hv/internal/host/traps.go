@@ -40,7 +40,7 @@ func hasErr(v int) bool {
 	return false
 }
 
-// H:300 The Guest trapped out to us (spec §5.2, lguest_arch_handle_trap).
+// H:200 The Guest trapped out to us (spec §5.2, lguest_arch_handle_trap).
 // Each exit is handled completely — reflected, emulated or fixed up —
 // before the next loop iteration considers interrupts. retry says the
 // trapping instruction has not run and will run again: demand_page fixed
@@ -115,7 +115,7 @@ func (h *Host) reflect(vector int, errcode uint32) string {
 	return "reflected"
 }
 
-// H:310 set_guest_interrupt (spec §5.4): build the frame a real CPU would
+// H:210 set_guest_interrupt (spec §5.4): build the frame a real CPU would
 // push, on the Guest's kernel stack, and point the Guest at its handler.
 func (h *Host) setGuestInterrupt(gate uint64, withErr bool, errcode uint32) {
 	lo, hi := uint32(gate), uint32(gate>>32)
@@ -177,7 +177,7 @@ func (h *Host) loadSegOrKill(s cpu.SReg, sel uint16) bool {
 	return true
 }
 
-// H:320 emulate_insn (spec §5.3): the only instructions the Host emulates
+// H:220 emulate_insn (spec §5.3): the only instructions the Host emulates
 // for a ring-1 #GP(0) are in/out (reads return all ones, writes vanish) and
 // a bare cli, which is skipped without touching irq_enabled (quirk 10).
 func (h *Host) emulateInsn() bool {
@@ -235,7 +235,7 @@ func (h *Host) emulateInsn() bool {
 	return true
 }
 
-// H:330 Virtual interrupts (spec §5.5). interruptPending finds the lowest
+// H:230 Virtual interrupts (spec §5.5). interruptPending finds the lowest
 // pending interrupt the Guest has not blocked; 32 means none.
 func (h *Host) interruptPending() int {
 	if !h.haveLguestData {
