@@ -313,6 +313,16 @@ func (ss *session) resume(ctx context.Context, step bool) error {
 				}
 			}
 		case <-ctx.Done():
+			// Shutting down as the Guest stopped (lgdbg exits when
+			// it dies): gdb still gets the stop, if there is one.
+			// Running waits for the stop to be fully delivered.
+			if !ss.m.Running() {
+				if st := ss.m.LastStop(); st.Reason.Terminal() {
+					ss.sendExit(st)
+				} else {
+					ss.send(ss.stopReply(st))
+				}
+			}
 			return ctx.Err()
 		}
 	}

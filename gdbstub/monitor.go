@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 )
 
@@ -329,20 +330,20 @@ func lastEvents(m *hv.Machine, n int, keep func(hv.Event) bool) []hv.Event {
 
 // hcallArgNames names each hypercall's arguments (spec §3.2).
 var hcallArgNames = map[int][]string{
-	hv.HcallLguestInit:    {"lguest_data"},
-	hv.HcallShutdown:      {"msg", "reason"},
-	hv.HcallNewPgtable:    {"pgdir"},
-	hv.HcallFlushTLB:      {"all"},
-	hv.HcallLoadIDTEntry:  {"vector", "lo", "hi"},
-	hv.HcallSetStack:      {"ss", "esp", "pages"},
-	hv.HcallTS:            {"ts"},
-	hv.HcallSetClockevent: {"ns"},
-	hv.HcallSetPMD:        {"pmd", "index"},
-	hv.HcallSetPTE:        {"pgdir", "va", "pte", "pte_hi"},
-	hv.HcallSetPGD:        {"pgdir", "index"},
-	hv.HcallLoadTLS:       {"tls", "cpu"},
-	hv.HcallNotify:        {"addr"},
-	hv.HcallLoadGDTEntry:  {"index", "lo", "hi"},
+	event.HcallLguestInit:    {"lguest_data"},
+	event.HcallShutdown:      {"msg", "reason"},
+	event.HcallNewPgtable:    {"pgdir"},
+	event.HcallFlushTLB:      {"all"},
+	event.HcallLoadIDTEntry:  {"vector", "lo", "hi"},
+	event.HcallSetStack:      {"ss", "esp", "pages"},
+	event.HcallTS:            {"ts"},
+	event.HcallSetClockevent: {"ns"},
+	event.HcallSetPMD:        {"pmd", "index"},
+	event.HcallSetPTE:        {"pgdir", "va", "pte", "pte_hi"},
+	event.HcallSetPGD:        {"pgdir", "index"},
+	event.HcallLoadTLS:       {"tls", "cpu"},
+	event.HcallNotify:        {"addr"},
+	event.HcallLoadGDTEntry:  {"index", "lo", "hi"},
 }
 
 // decodeHcall renders a hypercall event with named arguments.
@@ -357,7 +358,7 @@ func decodeHcall(e hv.Event) string {
 		}
 		fmt.Fprintf(&b, " %s=%#x", name, a)
 	}
-	if e.Nr == hv.HcallShutdown && len(e.Args) > 1 {
+	if e.Nr == event.HcallShutdown && len(e.Args) > 1 {
 		switch e.Args[1] {
 		case 1:
 			b.WriteString(" (power off)")
@@ -382,7 +383,7 @@ func monHcalls(m *hv.Machine, args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	evs := lastEvents(m, n, func(e hv.Event) bool { return e.Kind == hv.EvHypercall })
+	evs := lastEvents(m, n, func(e hv.Event) bool { return e.Kind == event.Hypercall })
 	if len(evs) == 0 {
 		return "no hypercalls yet\n", nil
 	}

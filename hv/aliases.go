@@ -6,8 +6,9 @@ import (
 )
 
 // The Machine's vocabulary, defined where it belongs (the Host's stops
-// and state in hv/internal/host, the events in hv/event) and named here
-// so front ends need only hv.
+// and state in hv/internal/host, the events in hv/event) and named here.
+// Event kinds and hypercall numbers are hv/event's: event.Hypercall,
+// event.HcallNewPgtable.
 
 type (
 	Stop       = host.Stop
@@ -33,42 +34,6 @@ const (
 	StopInstructionLimit = host.StopInstructionLimit
 	StopUntil            = host.StopUntil
 	StopHaltedForever    = host.StopHaltedForever
-)
-
-const (
-	EvHypercall     = event.Hypercall
-	EvTrap          = event.Trap
-	EvInterrupt     = event.Interrupt
-	EvShadow        = event.Shadow
-	EvLinearOff     = event.LinearOff
-	EvPgdirSwitch   = event.PgdirSwitch
-	EvConsole       = event.Console
-	EvKill          = event.Kill
-	EvShutdown      = event.Shutdown
-	EvRestart       = event.Restart
-	EvHalt          = event.Halt
-	EvUnimplemented = event.Unimplemented
-)
-
-// Hypercall numbers (spec §3.2).
-const (
-	HcallFlushAsync     = event.HcallFlushAsync
-	HcallLguestInit     = event.HcallLguestInit
-	HcallShutdown       = event.HcallShutdown
-	HcallNewPgtable     = event.HcallNewPgtable
-	HcallFlushTLB       = event.HcallFlushTLB
-	HcallLoadIDTEntry   = event.HcallLoadIDTEntry
-	HcallSetStack       = event.HcallSetStack
-	HcallTS             = event.HcallTS
-	HcallSetClockevent  = event.HcallSetClockevent
-	HcallHalt           = event.HcallHalt
-	HcallSetPMD         = event.HcallSetPMD
-	HcallSetPTE         = event.HcallSetPTE
-	HcallSetPGD         = event.HcallSetPGD
-	HcallLoadTLS        = event.HcallLoadTLS
-	HcallNotify         = event.HcallNotify
-	HcallLoadGDTEntry   = event.HcallLoadGDTEntry
-	HcallSendInterrupts = event.HcallSendInterrupts
 )
 
 // TSCkHz is the Guest's TSC rate: one instruction is one nanosecond.

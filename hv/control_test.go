@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/hv/internal/asm"
 	"github.com/lgdbg/lgdbg/hv/internal/host"
 	"github.com/lgdbg/lgdbg/hv/mem"
@@ -123,7 +124,7 @@ func TestControllerTransitions(t *testing.T) {
 
 func TestControllerRunUntilEvent(t *testing.T) {
 	m := newTestMachine(t, "HCALL 1, lguest_data\n"+powerOff)
-	s, err := m.RunUntil(func(e Event) bool { return e.Kind == EvHypercall }, 0)
+	s, err := m.RunUntil(func(e Event) bool { return e.Kind == event.Hypercall }, 0)
 	if err != nil || s.Reason != StopUntil || s.Event == nil || s.Event.Name != "LGUEST_INIT" {
 		t.Fatalf("RunUntil(hcall): %v, %v; want the LGUEST_INIT event", s, err)
 	}

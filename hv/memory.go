@@ -37,20 +37,19 @@ func (m *Machine) WriteVirt(va uint32, src []byte) error {
 
 // ReadPhys reads physical memory (Guest memory and the Host pool).
 func (m *Machine) ReadPhys(pa uint32, dst []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.h.Mem().ReadBytes(pa, dst) {
-		return fmt.Errorf("physical range %#x+%d is outside memory", pa, len(dst))
-	}
-	return nil
+	return m.accessPhys(pa, dst, m.h.Mem().ReadBytes)
 }
 
 // WritePhys writes physical memory.
 func (m *Machine) WritePhys(pa uint32, src []byte) error {
+	return m.accessPhys(pa, src, m.h.Mem().WriteBytes)
+}
+
+func (m *Machine) accessPhys(pa uint32, buf []byte, rw func(uint32, []byte) bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.h.Mem().WriteBytes(pa, src) {
-		return fmt.Errorf("physical range %#x+%d is outside memory", pa, len(src))
+	if !rw(pa, buf) {
+		return fmt.Errorf("physical range %#x+%d is outside memory", pa, len(buf))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
 )
 
 // The model: what the refresher copies out of the Machine (one Snapshot)
@@ -167,17 +168,17 @@ func (a *app) takeEvents(evs []hv.Event, dropped bool) {
 	}
 	for _, e := range evs {
 		switch e.Kind {
-		case hv.EvHypercall:
+		case event.Hypercall:
 			l := hcallLine(e)
 			a.hcalls = append(a.hcalls, l)
 			if a.matchFilter(l) {
 				hc.WriteString(l + "\n")
 			}
 			continue
-		case hv.EvConsole:
+		case event.Console:
 			con.WriteString(sanitizeConsole(e.Text))
 			continue
-		case hv.EvLinearOff:
+		case event.LinearOff:
 			a.linOffAt, a.haveOff = e.ICount, true
 		}
 		ev.WriteString(eventLine(e) + "\n")

@@ -415,19 +415,7 @@ func TestHelpGolden(t *testing.T) {
 	// What the overlay shows: tview's own tag stripping, which also
 	// undoes the escaping of "[ADDR]".
 	got := tview.NewTextView().SetDynamicColors(true).SetText(helpText()).GetText(true)
-	path := filepath.Join("testdata", "help.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("help text differs from %s (go test -update rewrites it):\n%s", path, got)
-	}
+	golden(t, "help.golden", got)
 }
 
 // golden compares got with testdata/name (-update rewrites it).

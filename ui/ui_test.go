@@ -13,6 +13,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/tests/guests"
 )
 
@@ -251,7 +252,7 @@ func TestContinueToPowerOff(t *testing.T) {
 	evs, _ := hs.m.Events(0)
 	var off *hv.Event
 	for i := range evs {
-		if evs[i].Kind == hv.EvLinearOff {
+		if evs[i].Kind == event.LinearOff {
 			off = &evs[i]
 		}
 	}

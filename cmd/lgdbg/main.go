@@ -23,6 +23,7 @@ import (
 	"github.com/lgdbg/lgdbg/gdbstub"
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/boot"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/tests/guests"
 	"github.com/lgdbg/lgdbg/ui"
 	"golang.org/x/term"
@@ -173,7 +174,21 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer ln.Close()
 		fmt.Fprintf(stderr, "lgdbg: gdb stub listening on %s (gdb -ex 'target remote %s')\n", ln.Addr(), ln.Addr())
-		go gdbstub.Serve(context.Background(), ln, m, gdbstub.Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan struct{})
+		go func() {
+			gdbstub.Serve(ctx, ln, m, gdbstub.Options{})
+			close(served)
+		}()
+		// On the way out, let an attached gdb hear how the Guest ended
+		// (its W or X reply) before the process exits under it.
+		defer func() {
+			cancel()
+			select {
+			case <-served:
+			case <-time.After(5 * time.Second):
+			}
+		}()
 	}
 	if !o.headless {
 		return runTUI(m, o, stderr)
@@ -303,10 +318,10 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 	var handoff *hv.Event
 	m.SetEventHook(func(e hv.Event) {
 		counts[e.Kind]++
-		if e.Kind == hv.EvLinearOff {
+		if e.Kind == event.LinearOff {
 			handoff = &e
 		}
-		if e.Kind == hv.EvConsole {
+		if e.Kind == event.Console {
 			out.WriteString(e.Text)
 			if strings.Contains(e.Text, "\n") {
 				out.Flush()
@@ -362,7 +377,7 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 	if !o.quiet {
 		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
 		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
-			describe(s), s.ICount, elapsed.Seconds(), mips, counts[hv.EvHypercall], counts[hv.EvTrap], counts[hv.EvInterrupt])
+			describe(s), s.ICount, elapsed.Seconds(), mips, counts[event.Hypercall], counts[event.Trap], counts[event.Interrupt])
 		if handoff != nil {
 			fmt.Fprintf(stderr, "lgdbg: linear_pages went off at instruction %d: first NEW_PGTABLE(%#x) took shadow slot %d\n",
 				handoff.ICount, handoff.GPgdir, handoff.Slot)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
 )
 
 // TestGuestsOnHost boots every guest on lgdbg's Host in-process (hv.Machine,
@@ -38,9 +39,9 @@ func TestGuestsOnHost(t *testing.T) {
 			var console []byte
 			m.SetEventHook(func(e hv.Event) {
 				switch e.Kind {
-				case hv.EvConsole:
+				case event.Console:
 					console = append(console, e.Text...)
-				case hv.EvHypercall:
+				case event.Hypercall:
 					c := Call{Num: uint32(e.Nr), Async: e.Async}
 					copy(c.Args[:], e.Args)
 					obs.Calls = append(obs.Calls, c)
