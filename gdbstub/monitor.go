@@ -9,6 +9,7 @@ import (
 
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/event"
+	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 )
 
@@ -330,20 +331,20 @@ func lastEvents(m *hv.Machine, n int, keep func(hv.Event) bool) []hv.Event {
 
 // hcallArgNames names each hypercall's arguments (spec §3.2).
 var hcallArgNames = map[int][]string{
-	event.HcallLguestInit:    {"lguest_data"},
-	event.HcallShutdown:      {"msg", "reason"},
-	event.HcallNewPgtable:    {"pgdir"},
-	event.HcallFlushTLB:      {"all"},
-	event.HcallLoadIDTEntry:  {"vector", "lo", "hi"},
-	event.HcallSetStack:      {"ss", "esp", "pages"},
-	event.HcallTS:            {"ts"},
-	event.HcallSetClockevent: {"ns"},
-	event.HcallSetPMD:        {"pmd", "index"},
-	event.HcallSetPTE:        {"pgdir", "va", "pte", "pte_hi"},
-	event.HcallSetPGD:        {"pgdir", "index"},
-	event.HcallLoadTLS:       {"tls", "cpu"},
-	event.HcallNotify:        {"addr"},
-	event.HcallLoadGDTEntry:  {"index", "lo", "hi"},
+	hcall.LguestInit:    {"lguest_data"},
+	hcall.Shutdown:      {"msg", "reason"},
+	hcall.NewPgtable:    {"pgdir"},
+	hcall.FlushTLB:      {"all"},
+	hcall.LoadIDTEntry:  {"vector", "lo", "hi"},
+	hcall.SetStack:      {"ss", "esp", "pages"},
+	hcall.TS:            {"ts"},
+	hcall.SetClockevent: {"ns"},
+	hcall.SetPMD:        {"pmd", "index"},
+	hcall.SetPTE:        {"pgdir", "va", "pte", "pte_hi"},
+	hcall.SetPGD:        {"pgdir", "index"},
+	hcall.LoadTLS:       {"tls", "cpu"},
+	hcall.Notify:        {"addr"},
+	hcall.LoadGDTEntry:  {"index", "lo", "hi"},
 }
 
 // decodeHcall renders a hypercall event with named arguments.
@@ -358,7 +359,7 @@ func decodeHcall(e hv.Event) string {
 		}
 		fmt.Fprintf(&b, " %s=%#x", name, a)
 	}
-	if e.Nr == event.HcallShutdown && len(e.Args) > 1 {
+	if e.Nr == hcall.Shutdown && len(e.Args) > 1 {
 		switch e.Args[1] {
 		case 1:
 			b.WriteString(" (power off)")

@@ -7,8 +7,8 @@ import (
 
 // The Machine's vocabulary, defined where it belongs (the Host's stops
 // and state in hv/internal/host, the events in hv/event) and named here.
-// Event kinds and hypercall numbers are hv/event's: event.Hypercall,
-// event.HcallNewPgtable.
+// Event kinds are hv/event's (event.Hypercall), hypercall numbers and
+// names hv/hcall's (hcall.NewPgtable).
 
 type (
 	Stop       = host.Stop
@@ -41,12 +41,6 @@ const TSCkHz = host.TSCkHz
 
 // DefaultSwitcherAddr is where the Switcher lives unless Config says.
 const DefaultSwitcherAddr = host.DefaultSwitcherAddr
-
-// HcallName is the LHCALL_ name of a hypercall number without its prefix.
-func HcallName(nr int) string { return event.HcallName(nr) }
-
-// HcallNumber is the inverse of HcallName.
-func HcallNumber(name string) (int, bool) { return event.HcallNumber(name) }
 
 // MatchEvent turns an event word, "KIND" or "KIND:ARG" (see event.Words),
 // into a predicate for RunUntil and Config.Until.

@@ -3,6 +3,8 @@ package event
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lgdbg/lgdbg/hv/hcall"
 )
 
 // The words a user stops a run with: "KIND" or "KIND:ARG". One table
@@ -14,7 +16,7 @@ type ArgKind int
 
 const (
 	ArgText      ArgKind = iota // text the event carries (console:login)
-	ArgHypercall                // a hypercall name (hcall:NEW_PGTABLE)
+	ArgHypercall                // a hypercall name (hcall:NEW_PGTABLE, hcall:new_pgtable)
 	ArgVector                   // a number, or the event's name (trap:14, trap:#PF, irq:0)
 )
 
@@ -70,7 +72,7 @@ func Match(spec string) (func(Event) bool, error) {
 	}
 	switch w.Arg {
 	case ArgHypercall:
-		nr, ok := HcallNumber(arg)
+		nr, ok := hcall.Number(arg)
 		if !ok {
 			return nil, fmt.Errorf("unknown hypercall %q", arg)
 		}

@@ -3,6 +3,8 @@ package event
 import (
 	"strings"
 	"testing"
+
+	"github.com/lgdbg/lgdbg/hv/hcall"
 )
 
 func TestMatch(t *testing.T) {
@@ -14,9 +16,10 @@ func TestMatch(t *testing.T) {
 	}{
 		{spec: "linear-off", ev: Event{Kind: LinearOff}, want: true},
 		{spec: "linear-off", ev: Event{Kind: PgdirSwitch}},
-		{spec: "hcall:NEW_PGTABLE", ev: Event{Kind: Hypercall, Nr: HcallNewPgtable, Name: "NEW_PGTABLE"}, want: true},
-		{spec: "hcall:FLUSH_ASYNC", ev: Event{Kind: Hypercall, Nr: HcallFlushAsync}, want: true}, // number 0
-		{spec: "hcall:NEW_PGTABLE", ev: Event{Kind: Hypercall, Nr: HcallSetPTE}},
+		{spec: "hcall:NEW_PGTABLE", ev: Event{Kind: Hypercall, Nr: hcall.NewPgtable, Name: "NEW_PGTABLE"}, want: true},
+		{spec: "hcall:new_pgtable", ev: Event{Kind: Hypercall, Nr: hcall.NewPgtable}, want: true}, // as people type it
+		{spec: "hcall:FLUSH_ASYNC", ev: Event{Kind: Hypercall, Nr: hcall.FlushAsync}, want: true}, // number 0
+		{spec: "hcall:NEW_PGTABLE", ev: Event{Kind: Hypercall, Nr: hcall.SetPTE}},
 		{spec: "trap:14", ev: Event{Kind: Trap, Nr: 14}, want: true},
 		{spec: "trap:0", ev: Event{Kind: Trap, Nr: 0}, want: true},
 		{spec: "trap:#PF", ev: Event{Kind: Trap, Nr: 14, Name: "#PF"}, want: true},

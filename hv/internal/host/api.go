@@ -3,6 +3,7 @@ package host
 import (
 	"github.com/lgdbg/lgdbg/hv/cpu"
 	"github.com/lgdbg/lgdbg/hv/event"
+	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/mem"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 	"github.com/lgdbg/lgdbg/hv/virtio"
@@ -32,25 +33,25 @@ const (
 	EvUnimplemented = event.Unimplemented
 )
 
-// Hypercall numbers and names (spec §3.2), from hv/event.
+// Hypercall numbers (spec §3.2), from hv/hcall.
 const (
-	HcallFlushAsync     = event.HcallFlushAsync
-	HcallLguestInit     = event.HcallLguestInit
-	HcallShutdown       = event.HcallShutdown
-	HcallNewPgtable     = event.HcallNewPgtable
-	HcallFlushTLB       = event.HcallFlushTLB
-	HcallLoadIDTEntry   = event.HcallLoadIDTEntry
-	HcallSetStack       = event.HcallSetStack
-	HcallTS             = event.HcallTS
-	HcallSetClockevent  = event.HcallSetClockevent
-	HcallHalt           = event.HcallHalt
-	HcallSetPMD         = event.HcallSetPMD
-	HcallSetPTE         = event.HcallSetPTE
-	HcallSetPGD         = event.HcallSetPGD
-	HcallLoadTLS        = event.HcallLoadTLS
-	HcallNotify         = event.HcallNotify
-	HcallLoadGDTEntry   = event.HcallLoadGDTEntry
-	HcallSendInterrupts = event.HcallSendInterrupts
+	HcallFlushAsync     = hcall.FlushAsync
+	HcallLguestInit     = hcall.LguestInit
+	HcallShutdown       = hcall.Shutdown
+	HcallNewPgtable     = hcall.NewPgtable
+	HcallFlushTLB       = hcall.FlushTLB
+	HcallLoadIDTEntry   = hcall.LoadIDTEntry
+	HcallSetStack       = hcall.SetStack
+	HcallTS             = hcall.TS
+	HcallSetClockevent  = hcall.SetClockevent
+	HcallHalt           = hcall.Halt
+	HcallSetPMD         = hcall.SetPMD
+	HcallSetPTE         = hcall.SetPTE
+	HcallSetPGD         = hcall.SetPGD
+	HcallLoadTLS        = hcall.LoadTLS
+	HcallNotify         = hcall.Notify
+	HcallLoadGDTEntry   = hcall.LoadGDTEntry
+	HcallSendInterrupts = hcall.SendInterrupts
 )
 
 // HcallName: see event.HcallName.
