@@ -190,8 +190,8 @@ func walkResult(w pgtable.Walk) string {
 	if w.Linear {
 		s += " [linear_pages fake]"
 	}
-	if w.Note != "" {
-		s += " (" + w.Note + ")"
+	if n := w.Note(); n != "" {
+		s += " (" + n + ")"
 	}
 	return s
 }

@@ -124,11 +124,11 @@ func renderWalk(w hv.Walks, pae bool, width int) string {
 			fmt.Fprintf(&sb, "%-*sg %s\n%-*ss %s\n", nameW, names[i], gc[i].text, nameW, "", sc[i].text)
 		}
 	}
-	if g.Note != "" {
-		fmt.Fprintf(&sb, "guest: %s\n", tview.Escape(g.Note))
+	if n := g.Note(); n != "" {
+		fmt.Fprintf(&sb, "guest: %s\n", tview.Escape(n))
 	}
-	if s.Note != "" {
-		fmt.Fprintf(&sb, "shadow: %s\n", tview.Escape(s.Note))
+	if n := s.Note(); n != "" {
+		fmt.Fprintf(&sb, "shadow: %s\n", tview.Escape(n))
 	}
 	return strings.TrimRight(sb.String(), "\n")
 }

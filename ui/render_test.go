@@ -217,8 +217,8 @@ func TestRenderWalk(t *testing.T) {
 		{
 			name: "linear_pages fakes, stacked when narrow",
 			w: hv.Walks{
-				Guest:  pgtable.Walk{VAddr: 0x100000, Linear: true, Mapped: true, PA: 0x100000, Note: "linear_pages: fake 1:1 mapping", Levels: []pgtable.Level{lv(pgtable.LevelPGD, 0, 0x67, "P RW US A D"), lv(pgtable.LevelPTE, 256, 0x100003, "P RW")}},
-				Shadow: pgtable.Walk{VAddr: 0x100000, Note: "pgd not present", Levels: []pgtable.Level{lv(pgtable.LevelPGD, 0, 0, "")}},
+				Guest:  pgtable.Walk{VAddr: 0x100000, Linear: true, Mapped: true, PA: 0x100000, Levels: []pgtable.Level{lv(pgtable.LevelPGD, 0, 0x67, "P RW US A D"), lv(pgtable.LevelPTE, 256, 0x100003, "P RW")}},
+				Shadow: pgtable.Walk{VAddr: 0x100000, Shadow: true, End: pgtable.EndNotPresent, EndLevel: pgtable.LevelPGD, Levels: []pgtable.Level{lv(pgtable.LevelPGD, 0, 0, "")}},
 				Linear: true, Slot: 1,
 			},
 			width: 60,

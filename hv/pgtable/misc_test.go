@@ -141,10 +141,10 @@ func TestWalks(t *testing.T) {
 			if pte := w.Levels[n-1]; pte.Raw != 0x00203003 || pte.Flags != "P RW" || pte.Kind != LevelPTE {
 				t.Fatalf("fake pte %+v", pte)
 			}
-			if w := e.tb.WalkGuest(0, guestBytes); w.Mapped || w.Note == "" {
+			if w := e.tb.WalkGuest(0, guestBytes); w.Mapped || w.End != EndBeyondPfnLimit || w.Note() == "" {
 				t.Fatalf("walk beyond pfn_limit %+v", w)
 			}
-			if w := e.tb.WalkGuest(0, DefaultSwitcherAddr); w.Mapped || len(w.Levels) != 0 {
+			if w := e.tb.WalkGuest(0, DefaultSwitcherAddr); w.Mapped || len(w.Levels) != 0 || w.End != EndNotWalked || !w.Switcher {
 				t.Fatalf("linear walk of the Switcher %+v", w)
 			}
 			// Nothing was faulted in by walking.
@@ -168,7 +168,7 @@ func TestWalks(t *testing.T) {
 			if e.gr(pteA) != 0x345007 {
 				t.Fatal("walk wrote A/D")
 			}
-			if s := e.tb.WalkShadow(e.tb.CurrentSlot(), va); s.Mapped || s.Note == "" {
+			if s := e.tb.WalkShadow(e.tb.CurrentSlot(), va); s.Mapped || s.End != EndNotPresent || s.Note() != s.EndLevel.String()+" not present" {
 				t.Fatalf("shadow walk before the fault %+v", s)
 			}
 			e.tb.DemandPage(va, 6)
@@ -188,13 +188,25 @@ func TestWalks(t *testing.T) {
 			e.mapPage(g, 0x2000, guestBytes, 0x003)
 			for _, c := range []struct {
 				gpgdir, va uint32
-			}{{g, 0x1000}, {g, 0x2000}, {g, 0x40000000}, {guestBytes - 4, 0x1000}, {g, DefaultSwitcherAddr}} {
-				if w := e.tb.WalkGuest(c.gpgdir, c.va); w.Mapped || w.Note == "" {
-					t.Fatalf("walk(%#x, %#x) = %+v", c.gpgdir, c.va, w)
+				end        WalkEnd // -1: any end but EndMapped
+				note       string
+			}{
+				{g, 0x1000, EndBadEntry, "a fault here kills the Guest: bad page table entry"}, // PSE in a PTE
+				{g, 0x2000, EndBadEntry, "a fault here kills the Guest: bad page table entry"}, // beyond pfn_limit
+				{g, 0x40000000, -1, ""},
+				{guestBytes - 4, 0x1000, -1, ""},
+				{g, DefaultSwitcherAddr, -1, ""},
+			} {
+				w := e.tb.WalkGuest(c.gpgdir, c.va)
+				if w.Mapped || w.Note() == "" || c.end >= 0 && w.End != c.end || c.end < 0 && w.End == EndMapped && !w.Switcher {
+					t.Fatalf("walk(%#x, %#x) = %+v (%s)", c.gpgdir, c.va, w, w.Note())
+				}
+				if c.note != "" && w.Note() != c.note {
+					t.Errorf("walk(%#x, %#x) note %q, want %q", c.gpgdir, c.va, w.Note(), c.note)
 				}
 			}
 			for _, s := range []int{-1, NumSlots} {
-				if w := e.tb.WalkShadow(s, 0); w.Note == "" || len(w.Levels) != 0 {
+				if w := e.tb.WalkShadow(s, 0); w.End != EndNoSlot || w.Note() != fmt.Sprintf("no slot %d (there are %d)", s, NumSlots) || len(w.Levels) != 0 {
 					t.Fatalf("WalkShadow(%d) = %+v", s, w)
 				}
 			}
