@@ -161,12 +161,12 @@ func monWalk(m *hv.Machine, args []string) (string, error) {
 			if w.Guest.Linear {
 				at = "(fake)"
 			}
-			gcol = fmt.Sprintf("%-10s 0x%0*x %-22s", at, entryW-2, l.Raw, flagsOrNP(l))
+			gcol = fmt.Sprintf("%-10s 0x%0*x %-22s", at, entryW-2, l.Raw, flagsOrNP(l, m.PAE()))
 		}
 		if i < len(w.Shadow.Levels) {
 			l := w.Shadow.Levels[i]
 			name, idx = l.Kind.String(), strconv.FormatUint(uint64(l.Index), 10)
-			scol = fmt.Sprintf("0x%08x 0x%0*x %s", l.EntryAddr, entryW-2, l.Raw, flagsOrNP(l))
+			scol = fmt.Sprintf("0x%08x 0x%0*x %s", l.EntryAddr, entryW-2, l.Raw, flagsOrNP(l, m.PAE()))
 		}
 		fmt.Fprintf(&b, "%-5s %-5s | %s | %s\n", name, idx, gcol, strings.TrimRight(scol, " "))
 	}
@@ -175,11 +175,11 @@ func monWalk(m *hv.Machine, args []string) (string, error) {
 	return b.String(), nil
 }
 
-func flagsOrNP(l pgtable.Level) string {
-	if l.Flags == "" {
-		return "(none)"
+func flagsOrNP(l pgtable.Level, pae bool) string {
+	if f := hcall.EntryFlags(l.Raw, l.Kind == pgtable.LevelPTE, pae); f != "" {
+		return f
 	}
-	return l.Flags
+	return "(none)"
 }
 
 func walkResult(w pgtable.Walk) string {

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 	"github.com/rivo/tview"
 )
@@ -46,10 +47,10 @@ func renderWalk(w hv.Walks, pae bool, width int) string {
 		plain := fmt.Sprintf("%0*x", rawW, l.Raw)
 		text := rawTag + plain + endTag(rawTag)
 		otherFlags := map[string]bool{}
-		for _, f := range strings.Fields(other.Flags) {
+		for _, f := range strings.Fields(hcall.EntryFlags(other.Raw, other.Kind == pgtable.LevelPTE, pae)) {
 			otherFlags[f] = true
 		}
-		for _, f := range strings.Fields(l.Flags) {
+		for _, f := range strings.Fields(hcall.EntryFlags(l.Raw, l.Kind == pgtable.LevelPTE, pae)) {
 			plain += " " + f
 			if otherOK && !otherFlags[f] {
 				text += " " + tagChanged + f + tagOff

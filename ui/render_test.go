@@ -11,6 +11,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/boot"
+	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 	"github.com/rivo/tview"
 )
@@ -187,7 +188,11 @@ func TestRenderRegsMarksChanges(t *testing.T) {
 
 func TestRenderWalk(t *testing.T) {
 	lv := func(k pgtable.LevelKind, idx uint32, raw uint64, flags string) pgtable.Level {
-		return pgtable.Level{Kind: k, Index: idx, Raw: raw, Present: raw&1 != 0, Flags: flags}
+		// flags documents what raw holds; the pane decodes raw itself.
+		if got := hcall.EntryFlags(raw, k == pgtable.LevelPTE, true); got != flags {
+			t.Fatalf("test table: entry %#x has flags %q, not %q", raw, got, flags)
+		}
+		return pgtable.Level{Kind: k, Index: idx, Raw: raw, Present: raw&1 != 0}
 	}
 	tests := []struct {
 		name    string

@@ -536,8 +536,8 @@ func TestSwitcherEverySlot(t *testing.T) {
 					va := uint32(DefaultSwitcherAddr + p*pageSize)
 					w := e.tb.WalkShadow(s, va)
 					pte := w.Levels[len(w.Levels)-1]
-					if !w.Mapped || w.PA != e.sw[p] || pte.Flags != want.flags {
-						t.Fatalf("slot %d page %d: mapped %v pa %#x flags %q", s, p, w.Mapped, w.PA, pte.Flags)
+					if !w.Mapped || w.PA != e.sw[p] || flagsOf(pte, pae) != want.flags {
+						t.Fatalf("slot %d page %d: mapped %v pa %#x flags %q", s, p, w.Mapped, w.PA, flagsOf(pte, pae))
 					}
 					if e.tb.DemandPage(va, 2) || e.tb.PageWritable(va) {
 						t.Fatalf("Switcher page %d demand-paged or writable", p)

@@ -2,6 +2,7 @@ package pgtable
 
 import (
 	"fmt"
+	"github.com/lgdbg/lgdbg/hv/hcall"
 	"slices"
 	"strings"
 	"testing"
@@ -291,26 +292,6 @@ func TestCx(t *testing.T) {
 	}
 }
 
-func TestFlagString(t *testing.T) {
-	for _, c := range []struct {
-		e        uint64
-		pte, pae bool
-		want     string
-	}{
-		{0x067, false, false, "P RW US A D"},
-		{0x1E1, true, false, "P A D PAT G"},
-		{0x0E1, false, false, "P A D PS"},
-		{0xE18, true, false, "PWT PCD AVL9 AVL10 AVL11"},
-		{flagNX | 1, true, true, "P NX"},
-		{flagNX | 1, true, false, "P"},
-		{0, true, true, ""},
-	} {
-		if got := flagString(c.e, c.pte, c.pae); got != c.want {
-			t.Errorf("flagString(%#x) = %q, want %q", c.e, got, c.want)
-		}
-	}
-}
-
 func TestNewRejectsBadConfig(t *testing.T) {
 	m, err := mem.New(guestBytes, 8)
 	if err != nil {
@@ -371,3 +352,6 @@ func TestNewOutOfPool(t *testing.T) {
 		})
 	}
 }
+
+// flagsOf decodes a walked entry's flags as the front ends show them.
+func flagsOf(l Level, pae bool) string { return hcall.EntryFlags(l.Raw, l.Kind == LevelPTE, pae) }

@@ -138,7 +138,7 @@ func TestWalks(t *testing.T) {
 			if top := w.Levels[0]; (pae && top.Raw != flagP) || (!pae && top.Raw != pageTable) {
 				t.Fatalf("fake top %#x", top.Raw)
 			}
-			if pte := w.Levels[n-1]; pte.Raw != 0x00203003 || pte.Flags != "P RW" || pte.Kind != LevelPTE {
+			if pte := w.Levels[n-1]; pte.Raw != 0x00203003 || flagsOf(pte, pae) != "P RW" || pte.Kind != LevelPTE {
 				t.Fatalf("fake pte %+v", pte)
 			}
 			if w := e.tb.WalkGuest(0, guestBytes); w.Mapped || w.End != EndBeyondPfnLimit || w.Note() == "" {
@@ -159,7 +159,7 @@ func TestWalks(t *testing.T) {
 			pteA := e.mapPage(g, va, 0x345000, 0x007)
 			w := e.tb.WalkGuest(g, va)
 			last := w.Levels[len(w.Levels)-1]
-			if w.Linear || !w.Mapped || w.PA != 0x345abc || last.EntryAddr != pteA || last.Flags != "P RW US" {
+			if w.Linear || !w.Mapped || w.PA != 0x345abc || last.EntryAddr != pteA || flagsOf(last, pae) != "P RW US" {
 				t.Fatalf("guest walk %+v", w)
 			}
 			if w.Levels[0].EntryAddr != e.pgdAddr(g, va) {
@@ -174,7 +174,7 @@ func TestWalks(t *testing.T) {
 			e.tb.DemandPage(va, 6)
 			s := e.tb.WalkShadow(e.tb.CurrentSlot(), va)
 			sl := s.Levels[len(s.Levels)-1]
-			if !s.Mapped || s.PA != 0x345abc || sl.Flags != "P RW US A D" || sl.EntryAddr < guestBytes {
+			if !s.Mapped || s.PA != 0x345abc || flagsOf(sl, pae) != "P RW US A D" || sl.EntryAddr < guestBytes {
 				t.Fatalf("shadow walk %+v", s)
 			}
 			if s.Levels[0].EntryAddr != e.tb.CR3()+(va>>e.pgdShift())*e.esz() {

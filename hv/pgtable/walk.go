@@ -89,7 +89,6 @@ type Level struct {
 	EntryAddr uint32 // guest-physical for WalkGuest, Host-physical for WalkShadow
 	Raw       uint64
 	Present   bool
-	Flags     string // e.g. "P RW US A D"
 }
 
 // SlotInfo describes one pgdir cache slot.
@@ -119,8 +118,7 @@ func (t *Tables) Slots() []SlotInfo {
 }
 
 func (t *Tables) level(k LevelKind, idx, addr uint32, raw uint64) Level {
-	return Level{Kind: k, Index: idx, EntryAddr: addr, Raw: raw,
-		Present: raw&flagP != 0, Flags: flagString(raw, k == LevelPTE, t.g.pae)}
+	return Level{Kind: k, Index: idx, EntryAddr: addr, Raw: raw, Present: raw&flagP != 0}
 }
 
 // WalkGuest walks the Guest's own tables for vaddr starting at the
@@ -218,23 +216,4 @@ func (t *Tables) WalkShadow(s int, vaddr uint32) Walk {
 		return e, true
 	})
 	return w
-}
-
-// flagString decodes an entry's flag bits, lowest first. Bit 7 is PAT in a
-// PTE and PS in a directory entry; bits 9-11 are the software bits.
-func flagString(e uint64, pte, pae bool) string {
-	names := [...]string{"P", "RW", "US", "PWT", "PCD", "A", "D", "PS", "G", "AVL9", "AVL10", "AVL11"}
-	if pte {
-		names[7] = "PAT"
-	}
-	var out []string
-	for i, n := range names {
-		if e&(1<<i) != 0 {
-			out = append(out, n)
-		}
-	}
-	if pae && e&flagNX != 0 {
-		out = append(out, "NX")
-	}
-	return strings.Join(out, " ")
 }
