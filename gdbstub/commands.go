@@ -278,7 +278,7 @@ func (ss *session) resume(ctx context.Context, step bool) error {
 	// Subscribe before resuming, so the stop cannot slip past.
 	stopped, cancel := ss.m.Subscribe()
 	defer cancel()
-	if err := ss.m.Resume(); err != nil {
+	if err := ss.m.ResumeUntil(ss.stopOnPredicate(), 0); err != nil && !errors.Is(err, hv.ErrRunning) {
 		return ss.sendExit(ss.m.LastStop())
 	}
 	for {
@@ -286,6 +286,11 @@ func (ss *session) resume(ctx context.Context, step bool) error {
 		case st := <-stopped:
 			if st.Reason.Terminal() {
 				return ss.sendExit(st)
+			}
+			if st.Reason == hv.StopUntil {
+				if err := ss.sendConsole(ss.stopOnNote(st)); err != nil {
+					return err
+				}
 			}
 			return ss.send(ss.stopReply(st))
 		case ev, ok := <-ss.in:

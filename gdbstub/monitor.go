@@ -51,7 +51,12 @@ func (ss *session) rcmd(arg []byte) error {
 	if err != nil {
 		return ss.send(replyBad)
 	}
-	out := runMonitor(ss.m, string(cmd))
+	var out string
+	if f := strings.Fields(string(cmd)); len(f) > 0 && f[0] == stopOnHelp.name {
+		out = ss.monStopOn(f[1:])
+	} else {
+		out = runMonitor(ss.m, string(cmd))
+	}
 	if out != "" && !strings.HasSuffix(out, "\n") {
 		out += "\n"
 	}
@@ -84,7 +89,7 @@ func monHelp(*hv.Machine, []string) (string, error) { return monHelpText(), nil 
 func monHelpText() string {
 	var b strings.Builder
 	b.WriteString("lgdbg monitor commands (addresses and lengths: C syntax, 0x for hex):\n")
-	for _, c := range monitorCmds {
+	for _, c := range append(monitorCmds, stopOnHelp) {
 		fmt.Fprintf(&b, "  %-18s %s\n", strings.TrimSpace(c.name+" "+c.args), c.help)
 	}
 	return b.String()

@@ -44,7 +44,7 @@ func TestMonitorAtEntry(t *testing.T) {
 		help = append(help, `(?m)^  `+c.name+`\b`)
 	}
 	runMonCases(t, m, []monCase{
-		{cmd: "help", want: help, lines: len(monitorCmds) + 1},
+		{cmd: "help", want: help, lines: len(monitorCmds) + 2}, // + the header and stop-on
 		{cmd: "", want: help},
 		{cmd: "walk 0x100000", want: []string{
 			`walk 0x00100000: linear_pages ON`,

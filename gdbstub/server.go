@@ -165,6 +165,8 @@ type session struct {
 	swbreak, hwbreak bool
 	// physMem: m/M/X address guest-physical memory (Qqemu.PhyMemMode:1).
 	physMem bool
+	// stopOns: Host events armed with monitor stop-on.
+	stopOns []stopOn
 
 	// Breakpoints and watchpoints this session set in the engine; removed
 	// when it ends, so an orphan breakpoint never stops a Guest nobody is
