@@ -1,5 +1,7 @@
 package pgtable
 
+import "errors"
+
 // releasePGD is release_pgd (spec §7.6): free the shadow table (and, for
 // PAE, every PTE page under it) that top-level entry idx of slot s points
 // to, and zero the entry. One Change describes the whole release.
@@ -268,4 +270,34 @@ func (t *Tables) clearAll() {
 	if !t.allocateSwitcherMapping(t.cur) {
 		t.kill("Cannot populate switcher mapping")
 	}
+}
+
+// SwitchMode changes the paging mode (non-PAE or PAE geometry) while
+// linear_pages is on. Nothing in the ABI says which mode a Guest uses
+// (spec §0), so the Host may learn it only from the table the Guest hands
+// to its first NEW_PGTABLE; at that moment the fake 1:1 shadow is thrown
+// away anyway (spec §7.8), so rebuilding it in the other geometry first
+// costs nothing the Guest can see. The slot's root page stays (all its
+// entries are zero once released); the Switcher is mapped again in the new
+// geometry and the CPU reloads its root. Call it just before NewPagetable.
+func (t *Tables) SwitchMode(pae bool) error {
+	if !t.linear {
+		return errors.New("pgtable: the paging mode can change only while linear_pages is on")
+	}
+	if t.g.pae == pae {
+		return nil
+	}
+	t.why = "paging mode"
+	t.releaseAllPagetables()
+	if pae {
+		t.g = geomPAE
+	} else {
+		t.g = geomNonPAE
+	}
+	if !t.allocateSwitcherMapping(t.cur) {
+		return errors.New("pgtable: out of Host pages for the Switcher mapping")
+	}
+	t.needReload = true
+	t.commit()
+	return nil
 }

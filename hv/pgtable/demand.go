@@ -158,6 +158,12 @@ func (t *Tables) demandPage(vaddr, errcode uint32) bool {
 	if gpte&flagP == 0 {
 		return false
 	}
+	// 4.x gpte_in_iomem (4.x spec §4, "MMIO"): a frame between pfn_limit
+	// and device_limit is a device BAR; the fault goes to the Launcher.
+	if fa := g.frameAddr(gpte); t.ioHi != 0 && fa >= t.ioLo && fa < t.ioHi {
+		t.ioAddr, t.ioPending = fa|vaddr&^pageMask, true
+		return false
+	}
 	if errcode&2 != 0 && gpte&flagRW == 0 {
 		return false // write to a page the Guest made read-only
 	}
@@ -259,4 +265,18 @@ func (t *Tables) GuestPA(vaddr uint32) uint32 {
 		t.killf("Bad address %s", cx(vaddr))
 	}
 	return t.g.frameAddr(gpte) | vaddr&^pageMask
+}
+
+// SetIOMem declares [lo, hi) guest-physical as I/O memory (the 4.x Host's
+// pfn_limit..device_limit, 4.x spec §4): DemandPage then reports a fault
+// on a page the Guest mapped there through TakeIOMem instead of checking
+// the frame against pfn_limit. hi == 0 turns it off (3.x).
+func (t *Tables) SetIOMem(lo, hi uint32) { t.ioLo, t.ioHi = lo, hi }
+
+// TakeIOMem reports (once) that the last DemandPage failed because the
+// Guest touched I/O memory, and the guest-physical address it touched.
+func (t *Tables) TakeIOMem() (gpa uint32, ok bool) {
+	gpa, ok = t.ioAddr, t.ioPending
+	t.ioPending = false
+	return gpa, ok
 }

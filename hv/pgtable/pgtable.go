@@ -210,6 +210,11 @@ type Tables struct {
 	esp1       uint32
 	stackPages uint32
 
+	// 4.x I/O memory (SetIOMem) and the last fault on it (TakeIOMem).
+	ioLo, ioHi uint32
+	ioAddr     uint32
+	ioPending  bool
+
 	why        string // reason attached to Change events
 	needFlush  bool   // a table of the current slot was released
 	needReload bool   // CR3 or a PDPTE of the current slot changed

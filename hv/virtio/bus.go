@@ -33,17 +33,31 @@ const (
 	vqConfig   = 8 // struct lguest_vqconfig { u16 num; u16 irq; u32 pfn; }
 )
 
-// handler is what one device type adds to the generic bus device: one file
-// per type (console.go; block and rng later) implements it.
-type handler interface {
-	// kick services queue qi after a Guest NOTIFY on it while the device
-	// runs (the Launcher's service thread woken by its eventfd).
-	kick(qi int) error
-	// poll moves Host-side input into the device's queues; it is called
+// Handler is what one device type adds to a transport (this lguest bus, or
+// virtio-PCI in hv/pci): one file per type (console.go, block.go, rng.go)
+// implements it over a Transport.
+type Handler interface {
+	// Kick services queue qi after a Guest notification on it while the
+	// device runs (the Launcher's service thread woken by its eventfd).
+	Kick(qi int) error
+	// Poll moves Host-side input into the device's queues; it is called
 	// only while the device runs.
-	poll() error
-	// reset drops device-private state on a Guest reset.
-	reset()
+	Poll() error
+	// Reset drops device-private state on a Guest reset.
+	Reset()
+}
+
+// Transport is what a device type needs of the bus it sits on.
+type Transport interface {
+	// Queue is queue i's ring, nil while the Guest has not set it up.
+	Queue(i int) *Queue
+	// Trigger raises queue i's interrupt if the ring asks for one
+	// (trigger_irq).
+	Trigger(i int)
+	// Warn logs a non-fatal Launcher message.
+	Warn(msg string)
+	// SignalInput wakes a Host idling in HALT: Host input is waiting.
+	SignalInput()
 }
 
 // device is one entry of the descriptor page plus the Launcher's private
@@ -57,8 +71,20 @@ type device struct {
 	config     []byte
 	queues     []*vqueue
 	running    bool
-	impl       handler
+	impl       Handler
+	bus        *Bus
 }
+
+// device is its handler's Transport on the lguest bus.
+func (d *device) Queue(i int) *Queue {
+	if i < 0 || i >= len(d.queues) {
+		return nil
+	}
+	return d.queues[i].q
+}
+func (d *device) Trigger(i int)   { d.bus.trigger(d.queues[i]) }
+func (d *device) Warn(msg string) { d.bus.warn(msg) }
+func (d *device) SignalInput()    { d.bus.signalInput() }
 
 // vqueue is one virtqueue: its lguest_vqconfig and, after Install, the ring.
 type vqueue struct {
@@ -86,6 +112,7 @@ type Bus struct {
 	devs    []*device
 	m       *mem.Phys
 	raise   func(irq int)
+	warnf   func(msg string)
 	ready   chan struct{}
 }
 
@@ -116,10 +143,24 @@ func (b *Bus) DescAddr() uint32 { return b.ram }
 // interrupt is raised (LHREQ_IRQ).
 func (b *Bus) SetIRQ(raise func(irq int)) { b.raise = raise }
 
+// SetWarn installs where non-fatal Launcher messages go (the Launcher
+// prints them on stderr and carries on: "Scsi commands unsupported").
+func (b *Bus) SetWarn(warn func(msg string)) { b.warnf = warn }
+
+func (b *Bus) warn(msg string) {
+	if b.warnf != nil {
+		b.warnf(msg)
+	}
+}
+
 // InputReady is signalled (without blocking, coalesced) whenever a device
 // receives Host input, so a Host idling in HALT can wake and call Poll.
 // Safe from any goroutine.
 func (b *Bus) InputReady() <-chan struct{} { return b.ready }
+
+// SignalInput wakes whoever waits on InputReady (another transport's
+// console shares the Host's wake-up this way). Safe from any goroutine.
+func (b *Bus) SignalInput() { b.signalInput() }
 
 func (b *Bus) signalInput() {
 	select {
@@ -131,7 +172,7 @@ func (b *Bus) signalInput() {
 // addDevice is the Launcher's new_device + add_virtqueue + add_feature +
 // set_config: it reserves the entry and the ring pages. Devices are added
 // before Install; the order is bus order and IRQ order.
-func (b *Bus) addDevice(name string, typ uint8, nq int, features []uint, config []byte, impl handler) (*device, error) {
+func (b *Bus) addDevice(name string, typ uint8, nq int, features []uint, config []byte, impl Handler) (*device, error) {
 	if b.m != nil {
 		return nil, fmt.Errorf("virtio: cannot add %s after Install", name)
 	}
@@ -164,6 +205,7 @@ func (b *Bus) addDevice(name string, typ uint8, nq int, features []uint, config 
 		offered:    make([]byte, featureLen),
 		config:     append([]byte(nil), config...),
 		impl:       impl,
+		bus:        b,
 	}
 	for _, f := range features {
 		d.offered[f/8] |= 1 << (f % 8)
@@ -300,7 +342,7 @@ func (b *Bus) Notify(addr uint32) NotifyResult {
 				r.Kind = NotifyIgnored
 				return r
 			}
-			if err := d.impl.kick(qi); err != nil {
+			if err := d.impl.Kick(qi); err != nil {
 				r.Fatal = err.Error()
 			}
 			return r
@@ -370,7 +412,7 @@ func (b *Bus) resetDevice(d *device) {
 	for _, vq := range d.queues {
 		vq.q.Reset()
 	}
-	d.impl.reset()
+	d.impl.Reset()
 	d.running = false
 }
 
@@ -386,7 +428,7 @@ func (b *Bus) Poll() error {
 		if !d.running {
 			continue
 		}
-		if err := d.impl.poll(); err != nil {
+		if err := d.impl.Poll(); err != nil {
 			return err
 		}
 	}

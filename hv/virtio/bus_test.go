@@ -27,9 +27,9 @@ type dummyDev struct {
 	err    error
 }
 
-func (d *dummyDev) kick(qi int) error { d.kicks = append(d.kicks, qi); return d.err }
-func (d *dummyDev) poll() error       { d.polls++; return nil }
-func (d *dummyDev) reset()            { d.resets++ }
+func (d *dummyDev) Kick(qi int) error { d.kicks = append(d.kicks, qi); return d.err }
+func (d *dummyDev) Poll() error       { d.polls++; return nil }
+func (d *dummyDev) Reset()            { d.resets++ }
 
 type consoleRig struct {
 	bus  *Bus

@@ -24,8 +24,7 @@ const outChunk = 64 << 10
 // queues. Output is handed to the out callback; input is queued by Input
 // from any goroutine and delivered by Bus.Poll on the Host goroutine.
 type Console struct {
-	bus *Bus
-	dev *device
+	t   Transport
 	out func([]byte)
 
 	mu     sync.Mutex
@@ -38,15 +37,26 @@ type Console struct {
 // after the command-line devices (spec §2.7). out receives every byte the
 // Guest transmits, on the Host goroutine, in order; it may keep the slice.
 func (b *Bus) AddConsole(out func([]byte)) (*Console, error) {
-	c := &Console{bus: b, out: out}
-	c.cond = sync.NewCond(&c.mu)
+	c := NewConsole(out)
 	d, err := b.addDevice("console", TypeConsole, 2, nil, nil, c)
 	if err != nil {
 		return nil, err
 	}
-	c.dev = d
+	c.t = d
 	return c, nil
 }
+
+// NewConsole is the console device for another transport (hv/pci); call
+// Attach before the Guest can reach it.
+func NewConsole(out func([]byte)) *Console {
+	c := &Console{out: out}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+// Attach sets the transport whose queues 0 (receive) and 1 (transmit) the
+// console uses.
+func (c *Console) Attach(t Transport) { c.t = t }
 
 // Input queues p for the Guest, blocking while maxPendingInput bytes are
 // already waiting (back-pressure for a stdin reader). It returns the number
@@ -66,7 +76,9 @@ func (c *Console) Input(p []byte) int {
 		k := min(len(p), maxPendingInput-len(c.in))
 		c.in = append(c.in, p[:k]...)
 		p, n = p[k:], n+k
-		c.bus.signalInput()
+		if c.t != nil {
+			c.t.SignalInput()
+		}
 	}
 	return n
 }
@@ -82,7 +94,9 @@ func (c *Console) TryInput(p []byte) int {
 	k := min(len(p), maxPendingInput-len(c.in))
 	if k > 0 {
 		c.in = append(c.in, p[:k]...)
-		c.bus.signalInput()
+		if c.t != nil {
+			c.t.SignalInput()
+		}
 	}
 	return k
 }
@@ -103,13 +117,13 @@ func (c *Console) Close() {
 	c.mu.Unlock()
 }
 
-func (c *Console) kick(qi int) error {
+func (c *Console) Kick(qi int) error {
 	switch qi {
 	case ConsoleTx:
 		return c.transmit()
 	case ConsoleRx:
 		// New receive buffers: deliver whatever input is waiting.
-		return c.poll()
+		return c.Poll()
 	}
 	return fmt.Errorf("virtio: console has no queue %d", qi)
 }
@@ -117,9 +131,12 @@ func (c *Console) kick(qi int) error {
 // transmit is the Launcher's console_output run until the ring is empty,
 // then the trigger_irq it does before sleeping.
 func (c *Console) transmit() error {
-	vq := c.dev.queues[ConsoleTx]
+	q := c.t.Queue(ConsoleTx)
+	if q == nil {
+		return nil
+	}
 	for {
-		ch, ok, err := vq.q.Pop()
+		ch, ok, err := q.Pop()
 		if err != nil {
 			return err
 		}
@@ -130,31 +147,34 @@ func (c *Console) transmit() error {
 			return fmt.Errorf("Input buffers in console output queue?")
 		}
 		for _, s := range ch.Out {
-			b := vq.q.Bytes(s)
+			b := q.Bytes(s)
 			for len(b) > 0 && c.out != nil {
 				k := min(len(b), outChunk)
 				c.out(append([]byte(nil), b[:k]...))
 				b = b[k:]
 			}
 		}
-		vq.q.Push(ch.Head, 0)
+		q.Push(ch.Head, 0)
 	}
-	c.bus.trigger(vq)
+	c.t.Trigger(ConsoleTx)
 	return nil
 }
 
 // poll is the Launcher's console_input: each posted buffer gets as much of
 // the pending input as fits (one readv), is marked used with that length,
 // and the queue's interrupt is raised (add_used_and_trigger).
-func (c *Console) poll() error {
+func (c *Console) Poll() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.in) == 0 {
 		return nil
 	}
-	vq := c.dev.queues[ConsoleRx]
+	q := c.t.Queue(ConsoleRx)
+	if q == nil {
+		return nil
+	}
 	for len(c.in) > 0 {
-		ch, ok, err := vq.q.Pop()
+		ch, ok, err := q.Pop()
 		if err != nil {
 			return err
 		}
@@ -167,10 +187,10 @@ func (c *Console) poll() error {
 		// A zero-capacity buffer makes the Launcher's readv return 0, which
 		// it takes for end of input and stops the console for good; we
 		// knowingly hand the buffer back empty instead.
-		n := vq.q.WriteIn(ch, c.in)
+		n := q.WriteIn(ch, c.in)
 		c.in = c.in[:copy(c.in, c.in[n:])]
-		vq.q.Push(ch.Head, n)
-		c.bus.trigger(vq)
+		q.Push(ch.Head, n)
+		c.t.Trigger(ConsoleRx)
 	}
 	c.cond.Broadcast()
 	return nil
@@ -178,4 +198,4 @@ func (c *Console) poll() error {
 
 // reset keeps pending input: it sits in the tty until the Guest's driver
 // posts buffers again.
-func (c *Console) reset() {}
+func (c *Console) Reset() {}

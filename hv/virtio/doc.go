@@ -71,6 +71,21 @@
 // device here and are rejected ("Indirect descriptor %u but
 // VIRTIO_RING_F_INDIRECT_DESC was not offered").
 //
+// # Block and entropy (block.go, rng.go)
+//
+// AddBlock and AddRNG are the Launcher's setup_block_file and setup_rng;
+// add them before the console, in command-line order. The block device
+// services blk_request word for word (its fatal messages: "Bad virtblk cmd
+// %u out=%u in=%u", "Bad iovec size %zu for ...", "Write past end
+// %llu+%u", "Bad seek to sector %llu"); the rng fills every writable
+// buffer from its source ("Output buffers in rng?"). Bus.SetWarn receives
+// the Launcher's non-fatal stderr lines ("Scsi commands unsupported").
+// Departures: a read-only block device (an lgdbg option) offers
+// VIRTIO_BLK_F_RO and answers a write with VIRTIO_BLK_S_IOERR; a write
+// past the end writes only what fits instead of writing and truncating
+// (the same file results); a read chain with several out segments reads
+// into its in segments, where the Launcher's iov+1 assumed one.
+//
 // # Adding a device type
 //
 // One file per type: a struct implementing handler (kick, poll, reset) and

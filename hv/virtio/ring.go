@@ -274,3 +274,30 @@ func (q *Queue) WriteIn(c Chain, p []byte) uint32 {
 	}
 	return n
 }
+
+// NewQueueSplit places a virtio 1.0 ring whose three parts the driver put
+// where it liked (virtio-PCI's queue_desc/avail/used): the 4.x Launcher's
+// check_virtqueue. The sizes checked are the parts' own (desc 16*num,
+// avail 4+2*num, used 4+8*num); the alignments are virtio 1.0's (16, 2, 4).
+// The errors are the 4.x Launcher's texts without its "bad driver" prefix.
+func NewQueueSplit(m *mem.Phys, limit, desc, avail, used, num uint32) (*Queue, error) {
+	if m == nil {
+		return nil, fmt.Errorf("virtio: split queue: no memory")
+	}
+	if num == 0 || num > 32768 || bits.OnesCount32(num) != 1 {
+		return nil, fmt.Errorf("invalid queue size %d", num)
+	}
+	if desc%16 != 0 || avail%2 != 0 || used%4 != 0 {
+		return nil, fmt.Errorf("invalid alignment in queue addresses")
+	}
+	if uint64(limit) > uint64(m.Size()) {
+		return nil, fmt.Errorf("virtio: guest limit %#x beyond physical memory %#x", limit, m.Size())
+	}
+	q := &Queue{m: m, limit: limit, num: num, base: desc, avail: avail, used: used}
+	for _, p := range []struct{ addr, n uint32 }{{desc, descSize * num}, {avail, 4 + 2*num}, {used, 4 + usedElem*num}} {
+		if err := q.checkPointer(uint64(p.addr), p.n); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
+}
