@@ -16,7 +16,7 @@ import (
 type PAEMode int
 
 const (
-	PAEAuto PAEMode = iota // from the image when it says; non-PAE otherwise
+	PAEAuto PAEMode = iota // from the image when it says; else from the Guest's first NEW_PGTABLE
 	PAEOff
 	PAEOn
 )
@@ -46,6 +46,9 @@ type Config struct {
 	// Interactive front ends want it; it gives up run-to-run determinism
 	// of the timing of console input, nothing else.
 	IdleRealtime bool
+	// Devices are the command-line devices (--block, --rng), in
+	// command-line order; the console always follows them (spec §2.7).
+	Devices []DeviceSpec
 }
 
 // Machine is the one façade over a running Guest for the UI, the gdb stub
@@ -84,12 +87,14 @@ func New(cfg Config) (*Machine, error) {
 	if ram == 0 {
 		ram = DefaultRAM
 	}
-	pae := false
-	switch cfg.PAE {
-	case PAEOn:
-		pae = true
-	case PAEAuto:
-		pae = img.PAE == boot.PAEYes
+	// The mode: a flag forces it, else the image's hint, else the Guest's
+	// first NEW_PGTABLE decides (hv/internal/host/paging.go).
+	pae, src := false, host.PAEGuessed
+	switch {
+	case cfg.PAE != PAEAuto:
+		pae, src = cfg.PAE == PAEOn, host.PAEFromFlag
+	case img.PAE != boot.PAEUnknown:
+		pae, src = img.PAE == boot.PAEYes, host.PAEFromImage
 	}
 	if img.PAE == boot.PAEYes && cfg.PAE == PAEOff {
 		return nil, errors.New("the image is a PAE kernel; it cannot run on a non-PAE Host (drop --no-pae)")
@@ -99,7 +104,7 @@ func New(cfg Config) (*Machine, error) {
 	}
 
 	h, err := host.New(host.Config{RAM: ram, PAE: pae, Trace: cfg.Trace, Ring: cfg.EventRing, Until: cfg.Until,
-		SwitcherAddr: cfg.SwitcherAddr, IdleRealtime: cfg.IdleRealtime},
+		SwitcherAddr: cfg.SwitcherAddr, IdleRealtime: cfg.IdleRealtime, PAESource: src, Devices: cfg.Devices},
 		func(m *mem.Phys) (uint32, error) {
 			return boot.Load(m, img, boot.Config{RAM: ram, Cmdline: cfg.Cmdline, Initrd: cfg.Initrd})
 		})
@@ -145,19 +150,19 @@ func (m *Machine) TraceError() error {
 // while much input is already waiting for the Guest to take it (a stdin
 // reader wants that back-pressure); TryConsoleInput does not.
 func (m *Machine) ConsoleInput(p []byte) {
-	m.h.Console().Input(p)
+	m.h.ConsoleIn().Input(p)
 	m.kick()
 }
 
 // TryConsoleInput queues what fits without blocking and says how much.
 func (m *Machine) TryConsoleInput(p []byte) int {
-	n := m.h.Console().TryInput(p)
+	n := m.h.ConsoleIn().TryInput(p)
 	m.kick()
 	return n
 }
 
 // CloseConsoleInput releases a blocked ConsoleInput (end of stdin).
-func (m *Machine) CloseConsoleInput() { m.h.Console().Close() }
+func (m *Machine) CloseConsoleInput() { m.h.CloseConsoles() }
 
 func (m *Machine) kick() {
 	select {

@@ -31,6 +31,8 @@ const (
 	Restart       Kind = "restart"       // LHCALL_SHUTDOWN restart request
 	Halt          Kind = "halt"          // the Guest halted; virtual time skipped to the next event
 	Unimplemented Kind = "unimplemented" // the CPU met an instruction it does not implement
+	Launcher      Kind = "launcher"      // a non-fatal Launcher message (its stderr): "Scsi commands unsupported"
+	Paging        Kind = "paging"        // the Host adopted the paging mode of the Guest's first page table
 )
 
 // Event is one typed, instruction-count-stamped record of the Host's journey.

@@ -40,6 +40,8 @@ var Words = []Word{
 	{Restart, ArgText},
 	{Halt, ArgText},
 	{Unimplemented, ArgText},
+	{Launcher, ArgText},
+	{Paging, ArgText},
 }
 
 // WordList is the kinds as help and error text spell them.

@@ -31,6 +31,8 @@ const (
 	EvRestart       = event.Restart
 	EvHalt          = event.Halt
 	EvUnimplemented = event.Unimplemented
+	EvLauncher      = event.Launcher
+	EvPaging        = event.Paging
 )
 
 // Hypercall numbers (spec §3.2), from hv/hcall.

@@ -20,6 +20,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv/cpu"
 	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/hv/mem"
+	"github.com/lgdbg/lgdbg/hv/pci"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 	"github.com/lgdbg/lgdbg/hv/virtio"
 )
@@ -46,9 +47,17 @@ type Host struct {
 	pt  *pgtable.Tables
 	bus *virtio.Bus
 	con *virtio.Console
+	// blocks are the --block devices, synced by Machine.Close.
+	blocks []*virtio.Block
+	// The 4.x Launcher's PCI bus and console (abi4x.go), used once the
+	// Guest turns out to speak the 4.x ABI.
+	pci   *pci.Bus
+	con4  *virtio.Console
+	abi4x atomic.Bool
 
 	ram          uint32
 	pae          bool
+	paeSource    PAESource // why pae is what it is (paging.go)
 	switcherAddr uint32
 	// [0] text, [1] regs page, [2] read-only state (spec §9.1).
 	switcherPages [3]uint32
@@ -61,6 +70,7 @@ type Host struct {
 	lguestData     uint32
 	noirqStart     uint32
 	noirqEnd       uint32
+	noirqIret      uint32 // 4.x (abi4x.go)
 	kernelAddress  uint32
 
 	// Hypercalls (spec §3).
@@ -143,10 +153,10 @@ func (h *Host) console(text []byte) {
 // mmu adapts the CPU to what the shadow page-table code needs of it.
 type mmu struct {
 	c   *cpu.CPU
-	pae bool
+	pae *bool // the Host's mode, which the first NEW_PGTABLE may switch
 }
 
-func (m mmu) SetRoot(cr3 uint32)        { m.c.SetPaging(true, cr3, m.pae) }
+func (m mmu) SetRoot(cr3 uint32)        { m.c.SetPaging(true, cr3, *m.pae) }
 func (m mmu) FlushTLB()                 { m.c.FlushTLB() }
 func (m mmu) FlushTLBPage(vaddr uint32) { m.c.FlushTLBPage(vaddr) }
 

@@ -131,6 +131,11 @@ func (h *Host) doHcall(a hcallArgs) {
 	case HcallLoadTLS:
 		h.loadTLS(a[1])
 	case HcallNotify:
+		if h.abi4x.Load() {
+			// Gone in 4.x: devices are notified through PCI (4.x spec §2).
+			h.kill(fmt.Sprintf("Bad hypercall %d\n", int32(a[0])))
+			return
+		}
 		h.pendingNotify = a[1]
 	case HcallLoadGDTEntry:
 		h.loadGDTEntry(a[1], a[2], a[3])
@@ -143,20 +148,25 @@ func (h *Host) doHcall(a hcallArgs) {
 // H:310 LHCALL_LGUEST_INIT: the Guest tells us where its lguest_data is,
 // and we fill in the fields it needs from us (spec §3.3.2, in its order).
 func (h *Host) lguestInit(gpa uint32) {
-	if !h.mem.AddressOK(gpa, lguestDataSize) {
+	lay := h.pickABI(gpa) // 3.x or 4.x (abi4x.go)
+	if !h.mem.AddressOK(gpa, lay.size) {
 		h.kill(fmt.Sprintf("bad guest page %#x", gpa))
 		return
 	}
 	h.lguestData = gpa
 	h.haveLguestData = true
 	h.ldWrite(ldTscKHz, TSCkHz)
-	if v := h.ldRead(ldSyscallVec); v != syscallVector {
+	if v := h.ldRead(lay.syscallVec); v != syscallVector {
 		h.kill("bad syscall vector")
 	}
-	h.noirqStart = h.ldRead(ldNoirqStart)
-	h.noirqEnd = h.ldRead(ldNoirqEnd)
+	if h.abi4x.Load() {
+		h.init4x()
+	} else {
+		h.noirqStart = h.ldRead(ldNoirqStart)
+		h.noirqEnd = h.ldRead(ldNoirqEnd)
+	}
 	h.writeTimestamp()
-	h.kernelAddress = h.ldRead(ldKernelAddress)
+	h.kernelAddress = h.ldRead(lay.kernelAddress)
 	h.ldWrite(ldReserveMem, -h.pt.SwitcherAddr())
 	if h.kernelAddress >= h.pt.SwitcherAddr() {
 		h.kill(fmt.Sprintf("bad kernel address %#x", h.kernelAddress))
@@ -197,6 +207,9 @@ func (h *Host) shutdown(msgGPA, reason uint32) {
 // because that moment is what lgdbg exists to show.
 func (h *Host) newPgtable(gpgdir uint32) {
 	wasLinear := h.pt.LinearPages()
+	if wasLinear && !h.choosePaging(gpgdir) {
+		return
+	}
 	before := h.pt.CurrentSlot()
 	h.pt.NewPagetable(gpgdir)
 	if wasLinear && !h.pt.LinearPages() {

@@ -22,6 +22,12 @@ type Config struct {
 	Until        func(Event) bool
 	SwitcherAddr uint32
 	IdleRealtime bool // see hv.Config.IdleRealtime
+	// PAESource says why PAE is what it is; the zero value, PAEGuessed,
+	// lets the Guest's first NEW_PGTABLE switch the Host (paging.go).
+	PAESource PAESource
+	// Devices are the command-line devices (--block, --rng), in
+	// command-line order; the console always follows them (spec §2.7).
+	Devices []DeviceSpec
 }
 
 // L:120 New builds the Guest's world: memory with the lguest bus above RAM,
@@ -33,7 +39,7 @@ func New(cfg Config, load func(*mem.Phys) (uint32, error)) (*Host, error) {
 	if ring <= 0 {
 		ring = 1 << 16
 	}
-	h := &Host{ram: ram, pae: pae, events: event.NewLog(ring), idleRealtime: cfg.IdleRealtime}
+	h := &Host{ram: ram, pae: pae, paeSource: cfg.PAESource, events: event.NewLog(ring), idleRealtime: cfg.IdleRealtime}
 	h.events.SetTrace(cfg.Trace)
 	h.until = cfg.Until
 	// The lguest bus: the device page and rings sit right above RAM and
@@ -42,24 +48,28 @@ func New(cfg Config, load func(*mem.Phys) (uint32, error)) (*Host, error) {
 	if h.bus, err = virtio.NewBus(ram); err != nil {
 		return nil, fmt.Errorf("lguest bus: %w", err)
 	}
+	if err := h.addDevices(cfg.Devices); err != nil {
+		return nil, fmt.Errorf("lguest bus: %w", err)
+	}
 	if h.con, err = h.bus.AddConsole(h.console); err != nil {
 		return nil, fmt.Errorf("lguest bus: %w", err)
 	}
 	h.bus.SetIRQ(h.setInterrupt)
-
-	// Shadow tables: 4 cached pgdirs, each up to a top page plus every
-	// lower-level page (PAE: PDPT page, 4 PMDs, 2048 PTE pages), plus the
-	// Switcher's three pages.
-	pool := 4*(1+1024) + 16
-	if pae {
-		pool = 4*(1+4+2048) + 16
+	h.bus.SetWarn(h.launcherWarning)
+	if err := h.addPCIDevices(cfg.Devices); err != nil {
+		return nil, fmt.Errorf("PCI bus: %w", err)
 	}
+
+	pool := poolPages(pae || cfg.PAESource == PAEGuessed)
 	h.mem, err = mem.New(ram+h.bus.Pages()*mem.PageSize, pool)
 	if err != nil {
 		return nil, fmt.Errorf("guest memory: %w", err)
 	}
 	if err := h.bus.Install(h.mem); err != nil {
 		return nil, fmt.Errorf("lguest bus: %w", err)
+	}
+	if err := h.installPCI(); err != nil {
+		return nil, fmt.Errorf("PCI bus: %w", err)
 	}
 	entry, err := load(h.mem)
 	if err != nil {
@@ -78,7 +88,7 @@ func New(cfg Config, load func(*mem.Phys) (uint32, error)) (*Host, error) {
 		PAE:           pae,
 		SwitcherAddr:  h.switcherAddr,
 		SwitcherPages: h.switcherPages,
-		MMU:           mmu{h.cpu, pae},
+		MMU:           mmu{h.cpu, &h.pae},
 		Kill:          h.kill,
 		OnChange:      h.onShadowChange,
 		Seed:          1,

@@ -115,7 +115,7 @@ func (h *Host) run(o runOpts) Stop {
 		// 3. Device work that arrived from outside (console input). A
 		// malformed ring found here kills the Guest, as the Launcher's
 		// service thread would abort.
-		if err := h.bus.Poll(); err != nil {
+		if err := h.pollDevices(); err != nil {
 			h.kill(err.Error())
 			continue
 		}

@@ -50,7 +50,12 @@ func (h *Host) handleTrap(x cpu.Exit) (retry bool) {
 	switch {
 	case x.Vector == cpu.VecGP:
 		// A #GP with error code 0 may be an instruction we emulate (§5.3).
-		if x.ErrCode == 0 && h.emulateInsn() {
+		if x.ErrCode == 0 && h.abi4x.Load() {
+			// 4.x: the Launcher emulates it, or says to reflect it.
+			if ev.Outcome = h.emulate4x(); ev.Outcome != "" {
+				break
+			}
+		} else if x.ErrCode == 0 && h.emulateInsn() {
 			ev.Outcome = "emulated"
 			break
 		}
@@ -65,6 +70,12 @@ func (h *Host) handleTrap(x cpu.Exit) (retry bool) {
 			ev.Outcome = "demand_page"
 			retry = true
 			break
+		}
+		// 4.x: a device BAR; the Launcher emulates the access.
+		if gpa, io := h.pt.TakeIOMem(); io {
+			if ev.Outcome = h.mmio4x(gpa); ev.Outcome != "" {
+				break
+			}
 		}
 		// The Guest's tables don't map it either: its problem. It
 		// reads the address from lguest_data.cr2 (its read_cr2).
@@ -262,7 +273,7 @@ func (h *Host) interruptPending() int {
 func (h *Host) tryDeliverInterrupt(irq int) {
 	c := h.cpu
 	// Never between lguest_iret's "irq_enabled = saved IF" and its iret.
-	if eip := c.EIP(); h.noirqStart <= eip && eip < h.noirqEnd {
+	if eip := c.EIP(); !h.abi4x.Load() && h.noirqStart <= eip && eip < h.noirqEnd {
 		return
 	}
 	if h.halted {
@@ -283,7 +294,11 @@ func (h *Host) tryDeliverInterrupt(irq int) {
 	if gatePresent(gate) {
 		h.irqsPending &^= 1 << irq
 		eip := c.EIP()
-		h.setGuestInterrupt(gate, false, 0)
+		if h.abi4x.Load() && eip == h.noirqIret {
+			h.deliverAtNoirqIret(gate) // 4.x spec §3
+		} else {
+			h.setGuestInterrupt(gate, false, 0)
+		}
 		h.emit(Event{Kind: EvInterrupt, Nr: irq, EIP: eip})
 	}
 	h.writeTimestamp()
