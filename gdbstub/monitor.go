@@ -39,6 +39,7 @@ func init() {
 		{name: "events", args: "[N]", help: "the last N Host events (default 20)", run: monEvents},
 		{name: "slots", help: "the shadow pgdir cache", run: monSlots},
 		{name: "pgd", args: "[SLOT]", help: "every present top-level entry, guest next to shadow, differences marked", run: monPgd},
+		{name: "devices", help: "the lguest bus: each device, its status and its queues", run: monDevices},
 		{name: "host", help: "lguest_data, kernel_address, Switcher, interrupts, timer, TS, SET_STACK", run: monHost},
 		{name: "regs", help: "what gdb's registers leave out: CPL, CR2, CR3, shadow CR3, segment caches, icount", run: monRegs},
 		{name: "stop", help: "why the Guest last stopped", run: monStop},
@@ -437,6 +438,31 @@ func monSlots(m *hv.Machine, args []string) (string, error) {
 		}
 		line := fmt.Sprintf("%-4d  0x%08x 0x%08x   %-9s %s", s.Index, s.GPgdir, s.ShadowRoot, yesNo(s.SwitcherMapped), cur)
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	return b.String(), nil
+}
+
+func monDevices(m *hv.Machine, args []string) (string, error) {
+	if len(args) != 0 {
+		return "", fmt.Errorf("takes no arguments")
+	}
+	var b strings.Builder
+	if m.ABI4x() {
+		b.WriteString("virtio-PCI devices on bus 0 (4.x spec §4)\n")
+		for _, d := range m.PCIDevices() {
+			fmt.Fprintf(&b, "%02x.0 %-8s %04x:%04x  irq %d  BAR0 0x%08x+%d  status 0x%02x  running %s  features %#x / accepted %#x  %d queues\n",
+				d.Slot, d.Name, d.Vendor, d.DeviceID, d.IRQ, d.BAR0, d.Size, d.Status, yesNo(d.Running), d.Features, d.Accepted, d.Queues)
+		}
+		return b.String(), nil
+	}
+	b.WriteString("lguest bus devices (spec §2.7)\n")
+	for _, d := range m.Devices() {
+		fmt.Fprintf(&b, "%-8s type %d  entry 0x%08x  status 0x%02x  running %s  features % x / accepted % x\n",
+			d.Name, d.Type, d.Addr, d.Status, yesNo(d.Running), d.Offered, d.Accepted)
+		for i, q := range d.Queues {
+			fmt.Fprintf(&b, "  queue %d: %d entries, irq %d, ring 0x%08x, avail %d (flags %#x), used %d, host last_avail %d\n",
+				i, q.Num, q.IRQ, q.PFN<<12, q.AvailIdx, q.AvailFlags, q.UsedIdx, q.LastAvail)
+		}
 	}
 	return b.String(), nil
 }

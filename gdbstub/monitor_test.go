@@ -76,6 +76,8 @@ func TestMonitorAtEntry(t *testing.T) {
 		// Building the Guest already mapped the Switcher (spec §7.12).
 		{cmd: "events", want: []string{`(?m)^#0\s+0\s+shadow .*\(switcher\)$`}},
 		{cmd: "slots", want: []string{`linear_pages ON`, `(?m)^\d+\s+0x00000000 0x[0-9a-f]{8}\s+yes\s+<- current`}},
+		{cmd: "devices", want: []string{`(?m)^console\s+type 3  entry 0x[0-9a-f]{8}  status 0x00  running no`,
+			`(?m)^  queue 1: 256 entries, irq 2, ring 0x[0-9a-f]{8}, avail 0`}},
 		{cmd: "host", want: []string{`lguest_data     \(none`, `switcher        0xffc00000`, `timer           not armed`}},
 		{cmd: "regs", want: []string{`^cpl 1  icount 0`, `(?m)^cs 0x0061 base 0x00000000 limit 0xffffffff`}},
 		{cmd: "stop", want: []string{`^stopped; last stop: paused at eip 0x100000`}},

@@ -27,7 +27,12 @@ var commands = []struct {
 	{[]string{"stepi", "si", "s", "i"}, "stepi  like s", func(a *app, _ string) error { a.cmdStep(nil); return nil }},
 	{[]string{"pause", "p"}, "pause  like p", func(a *app, _ string) error { a.cmdPause(nil); return nil }},
 	{[]string{"syntax"}, "syntax gnu|intel  disassembly syntax", (*app).cmdSyntax},
-	{[]string{"help", "h"}, "help  this help", func(a *app, _ string) error { a.showHelp(true); return nil }},
+	{[]string{"devices", "dev"}, "devices  the Guest's devices and their queues (? or Esc closes)", func(a *app, _ string) error {
+		a.help.SetText(deviceListing(a.m.Devices(), a.m.PCIDevices(), a.m.ABI4x()))
+		a.showHelp(true)
+		return nil
+	}},
+	{[]string{"help", "h"}, "help  this help", func(a *app, _ string) error { a.help.SetText(a.helpStr); a.showHelp(true); return nil }},
 	{[]string{"quit", "q"}, "q  quit", func(a *app, _ string) error { a.quit(); return nil }},
 }
 
@@ -49,7 +54,7 @@ func (a *app) exec(line string) error {
 			}
 		}
 	}
-	return fmt.Errorf("unknown command %q (walk, x, break, clear, until, continue, stepi, pause, syntax, help, q)", name)
+	return fmt.Errorf("unknown command %q (walk, x, break, clear, until, continue, stepi, pause, syntax, devices, help, q)", name)
 }
 
 func (a *app) addr(arg string) (uint32, error) {

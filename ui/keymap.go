@@ -47,7 +47,7 @@ var keymap = []binding{
 	{keys: []keySpec{runeKey('b')}, label: "b", help: "toggle a breakpoint at the disassembly cursor", act: (*app).cmdToggleBreak},
 	{keys: []keySpec{{tcell.KeyTab, 0}, {tcell.KeyBacktab, 0}}, label: "Tab  S-Tab", help: "focus the next / previous pane", act: (*app).cmdCycleFocus},
 	{keys: digitKeys(), label: "1-7", help: "focus pane N (numbers are in the pane titles)", act: func(a *app, ev *tcell.EventKey) { a.focusPane(pane(ev.Rune() - '1')) }},
-	{keys: []keySpec{runeKey('?')}, label: "?", help: "this help (Esc or ? closes it)", act: func(a *app, _ *tcell.EventKey) { a.showHelp(true) }},
+	{keys: []keySpec{runeKey('?')}, label: "?", help: "this help (Esc or ? closes it)", act: func(a *app, _ *tcell.EventKey) { a.help.SetText(a.helpStr); a.showHelp(true) }},
 	{keys: []keySpec{runeKey(':')}, label: ":", help: "command line (commands below; Esc cancels)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "") }},
 	{keys: []keySpec{runeKey('/')}, label: "/", help: "filter the hypercall log (empty shows all)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt("/", a.filter) }},
 	{keys: []keySpec{runeKey('q')}, label: "q", help: "quit (the guest is paused, not killed)", act: func(a *app, _ *tcell.EventKey) { a.quit() }},

@@ -70,7 +70,8 @@ func (a *app) build() {
 		AddItem(a.status, 1, 0, false).
 		AddItem(a.bottom, 1, 0, false)
 
-	a.help = tview.NewTextView().SetDynamicColors(true).SetText(helpText())
+	a.helpStr = helpText()
+	a.help = tview.NewTextView().SetDynamicColors(true).SetText(a.helpStr)
 	a.help.SetBorder(true).SetTitle(" help: ? or Esc closes, arrows scroll ").SetTitleAlign(tview.AlignLeft)
 	a.helpRow = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(nil, 0, 1, false).

@@ -120,6 +120,7 @@ type app struct {
 	prompt   *tview.InputField
 	bottom   *tview.Pages
 	help     *tview.TextView
+	helpStr  string // the keymap and commands, restored when ? or :help reopens the overlay
 	helpBox  *tview.Flex
 	helpRow  *tview.Flex
 	helpOn   bool

@@ -57,6 +57,11 @@ flags:
   --append CMDLINE      kernel command line
   --initrd FILE         initial ramdisk
   --pae / --no-pae      force the paging mode (default: from the image, else non-PAE)
+  --block FILE[,ro]     a virtio block device on FILE (read-write; ,ro read-only);
+                        writes reach FILE at once, FLUSH and exit sync it
+  --rng[=seed:N]        a virtio entropy device: bytes from crypto/rand (the one
+                        input that differs run to run), or with seed:N a fixed
+                        ChaCha8 stream, for reproducible runs
   --headless            no TUI: console on stdout, summary on stderr
   --gdb [HOST]:PORT     serve the GDB remote protocol (loopback unless HOST is given)
   -S                    start paused (TUI: until c; --gdb: until gdb continues)
@@ -86,6 +91,7 @@ type options struct {
 	intel     bool
 	symbols   string
 	imagePath string
+	devices   deviceFlags
 }
 
 func parseRun(args []string, stderr io.Writer) (*options, error) {
@@ -106,6 +112,8 @@ func parseRun(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.paused, "S", false, "")
 	fs.BoolVar(&o.intel, "intel", false, "")
 	fs.StringVar(&o.symbols, "symbols", "", "")
+	fs.Var(blockFlag{&o.devices}, "block", "")
+	fs.Var(rngFlag{&o.devices}, "rng", "")
 	// Flags may come before or after the image, as with QEMU.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -190,10 +198,20 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
+	var code int
 	if !o.headless {
-		return runTUI(m, o, stderr)
+		code = runTUI(m, o, stderr)
+	} else {
+		code = runHeadless(m, o, stdin, stdout, stderr)
 	}
-	return runHeadless(m, o, stdin, stdout, stderr)
+	// The block devices' data must be on disk whatever the Guest did.
+	if err := m.Close(); err != nil {
+		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
+		if code == exitOK {
+			code = exitOutput
+		}
+	}
+	return code
 }
 
 func isTerminal(w io.Writer) bool {
@@ -274,6 +292,9 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 			return cfg, noop, fmt.Errorf("--symbols %s: no symbol table (an ELF vmlinux, not stripped, is needed)", o.symbols)
 		}
 		cfg.Symbols = img.Symbols
+	}
+	if cfg.Devices, err = o.devices.open(); err != nil {
+		return cfg, noop, err
 	}
 	switch {
 	case o.pae:

@@ -157,7 +157,22 @@ func TestGuestsThroughTheCLI(t *testing.T) {
 			if exp.MaxInstructions != 0 {
 				args = append(args, "--max-instructions", fmt.Sprint(exp.MaxInstructions))
 			}
+			disks, err := exp.MakeDisks(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, exp.DeviceArgs(disks)...)
 			r := lgdbg(t, append(args, filepath.Join(guestDir, exp.BzImage))...)
+			// The disks as the CLI left them: writes reached the files.
+			for _, d := range disks {
+				data, err := os.ReadFile(d.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, diff := range exp.CheckDisk(data, d.KiB) {
+					t.Error(diff)
+				}
+			}
 
 			// Exit status: 0 for power-off and requested stops, 1 for a
 			// killed guest, with lguest's reason on stderr.
@@ -315,6 +330,11 @@ func TestBadInput(t *testing.T) {
 		{"unknown until", []string{"--until", "sunrise"}, "sunrise"},
 		{"two images", []string{"a", "b"}, "more than one image"},
 		{"symbols from a text file", []string{"--symbols", write("syms.txt", []byte("not an ELF\n"))}, "--symbols"},
+		{"missing block file", []string{"--block", filepath.Join(dir, "nodisk")}, "no such file"},
+		{"block option", []string{"--block", write("disk", make([]byte, 4096)) + ",rw"}, "only ro"},
+		{"block directory", []string{"--block", dir}, "--block"},
+		{"rng value", []string{"--rng=lots"}, "--rng"},
+		{"rng seed", []string{"--rng=seed:x"}, "seed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

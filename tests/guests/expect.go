@@ -17,6 +17,7 @@ import (
 //	pae yes|no              the Host must run it with PAE paging or without
 //	mem-mib N               guest RAM the run needs (at least)
 //	max-instructions N      instruction limit to pass lgdbg (0: none needed)
+//	device ..., disk-after ...  command-line devices and the disk after the run (devices.go)
 //	[console]
 //	exact console lines, in order (every line the guest prints; blank lines
 //	are ignored)
@@ -166,6 +167,8 @@ type Expectation struct {
 	Console         []string
 	Exit            Exit
 	Hypercalls      []Hypercall
+	Devices         []DeviceExpect // devices.go
+	DiskAfter       []DiskRange
 }
 
 // ParseExpectation parses the format described above.
@@ -236,6 +239,9 @@ func ParseExpectation(text string) (*Expectation, error) {
 
 func (e *Expectation) parseGuest(line string) error {
 	f := strings.Fields(line)
+	if len(f) > 0 && (f[0] == "device" || f[0] == "disk-after") {
+		return e.parseDeviceLine(f)
+	}
 	if len(f) != 2 {
 		return errors.New("want KEY VALUE")
 	}

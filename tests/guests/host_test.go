@@ -1,6 +1,7 @@
 package guests
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -25,15 +26,18 @@ func TestGuestsOnHost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := hv.New(hv.Config{
-				Image: readFile(t, filepath.Join(dir, exp.BzImage)),
-				RAM:   uint32(exp.MemMiB) << 20,
-			})
+			disks, err := exp.MakeDisks(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.PAE() != exp.PAE {
-				t.Fatalf("Host runs with PAE %v, the guest needs %v", m.PAE(), exp.PAE)
+			devs := hostDevices(t, exp, disks)
+			m, err := hv.New(hv.Config{
+				Image:   readFile(t, filepath.Join(dir, exp.BzImage)),
+				RAM:     uint32(exp.MemMiB) << 20,
+				Devices: devs,
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 			var obs Observed
 			var console []byte
@@ -52,6 +56,11 @@ func TestGuestsOnHost(t *testing.T) {
 				limit = 2_000_000_000 // compute needs ~250M; a hang must still end
 			}
 			st := m.Run(limit)
+			// After the run: an image without a PAE hint switches the Host
+			// at its first NEW_PGTABLE.
+			if m.PAE() != exp.PAE {
+				t.Errorf("Host runs with PAE %v, the guest needs %v", m.PAE(), exp.PAE)
+			}
 			obs.Console = string(console)
 			obs.InstructionLimit = st.Reason == hv.StopInstructionLimit
 			if !obs.InstructionLimit {
@@ -68,9 +77,53 @@ func TestGuestsOnHost(t *testing.T) {
 			for _, d := range exp.Check(obs) {
 				t.Error(d)
 			}
+			if err := m.Close(); err != nil {
+				t.Error(err)
+			}
+			checkDisks(t, exp, disks)
 			if t.Failed() {
 				t.Logf("stopped: %s", st)
 			}
 		})
+	}
+}
+
+// hostDevices opens the expectation's devices as the CLI would.
+func hostDevices(t *testing.T, exp *Expectation, disks []Disk) []hv.DeviceSpec {
+	t.Helper()
+	var out []hv.DeviceSpec
+	k := 0
+	for _, d := range exp.Devices {
+		switch d.Kind {
+		case "block":
+			mode := os.O_RDWR
+			if d.RO {
+				mode = os.O_RDONLY
+			}
+			f, err := os.OpenFile(disks[k].Path, mode, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+			out = append(out, hv.DeviceSpec{Kind: hv.DeviceBlock, File: f, Size: int64(d.KiB) << 10, ReadOnly: d.RO})
+			k++
+		case "rng":
+			out = append(out, hv.DeviceSpec{Kind: hv.DeviceRNG, Entropy: hv.SeededEntropy(d.Seed)})
+		}
+	}
+	return out
+}
+
+// checkDisks compares every disk file with the expectation after the run.
+func checkDisks(t *testing.T, exp *Expectation, disks []Disk) {
+	t.Helper()
+	for _, d := range disks {
+		data, err := os.ReadFile(d.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, diff := range exp.CheckDisk(data, d.KiB) {
+			t.Error(diff)
+		}
 	}
 }

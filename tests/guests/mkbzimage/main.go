@@ -114,7 +114,11 @@ func Inspect(path string) (*Image, error) {
 }
 
 // Pack builds the bzImage bytes.
-func Pack(img *Image, payload []byte, name string) ([]byte, error) {
+//
+// With noMarker the marker bytes stay zero, as in a real kernel's setup
+// code: the image then says nothing about PAE and lgdbg must learn the mode
+// from the Guest's first page table.
+func Pack(img *Image, payload []byte, name string, noMarker bool) ([]byte, error) {
 	if want := int(img.LoadEnd) - code32Start; len(payload) != want {
 		return nil, fmt.Errorf("payload is %d bytes, the ELF's loaded part is %d", len(payload), want)
 	}
@@ -156,7 +160,9 @@ func Pack(img *Image, payload []byte, name string) ([]byte, error) {
 	// init_size 0: nothing is decompressed or relocated (hv/boot/doc.go).
 	le.PutUint32(out[offInitSize:], 0)
 	copy(out[offStub:], []byte{0xFA, 0xF4, 0xEB, 0xFD}) // cli; hlt; jmp .-1
-	copy(out[offMarker:], marker)
+	if !noMarker {
+		copy(out[offMarker:], marker)
+	}
 	copy(out[offKernelString:], version)
 	return append(out, payload...), nil
 }
@@ -166,6 +172,7 @@ func run() error {
 	payloadPath := flag.String("payload", "", "objcopy -O binary output of the ELF")
 	name := flag.String("name", "", "guest name for the kernel_version string")
 	outPath := flag.String("o", "", "output bzImage")
+	noMarker := flag.Bool("no-marker", false, "leave out the PAE marker (the image does not say whether it is PAE)")
 	flag.Parse()
 	if *elfPath == "" || *payloadPath == "" || *name == "" || *outPath == "" {
 		return errors.New("usage: mkbzimage -elf guest.elf -payload guest.bin -name NAME -o guest.bzImage")
@@ -178,7 +185,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("read payload: %w", err)
 	}
-	data, err := Pack(img, payload, *name)
+	data, err := Pack(img, payload, *name, *noMarker)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *elfPath, err)
 	}

@@ -17,15 +17,17 @@ func TestPack(t *testing.T) {
 		payload []byte
 		marker  string
 		wantErr string
+		noMark  bool
 	}{
-		{"non-PAE", Image{Entry: code32Start, LoadEnd: code32Start + 100}, payload, "LGDBGNOP", ""},
-		{"PAE", Image{Entry: code32Start, PAE: true, LoadEnd: code32Start + 100}, payload, "LGDBGPAE", ""},
-		{"short payload", Image{Entry: code32Start, LoadEnd: code32Start + 101}, payload, "", "payload is 100 bytes"},
-		{"empty", Image{Entry: code32Start, LoadEnd: code32Start}, nil, "", "empty payload"},
+		{"non-PAE", Image{Entry: code32Start, LoadEnd: code32Start + 100}, payload, "LGDBGNOP", "", false},
+		{"PAE", Image{Entry: code32Start, PAE: true, LoadEnd: code32Start + 100}, payload, "LGDBGPAE", "", false},
+		{"PAE without marker", Image{Entry: code32Start, PAE: true, LoadEnd: code32Start + 100}, payload, "\x00\x00\x00\x00\x00\x00\x00\x00", "", true},
+		{"short payload", Image{Entry: code32Start, LoadEnd: code32Start + 101}, payload, "", "payload is 100 bytes", false},
+		{"empty", Image{Entry: code32Start, LoadEnd: code32Start}, nil, "", "empty payload", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := Pack(&tc.img, tc.payload, "t")
+			out, err := Pack(&tc.img, tc.payload, "t", tc.noMark)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -56,7 +58,7 @@ func TestPack(t *testing.T) {
 
 func TestPackVersionTooLong(t *testing.T) {
 	img := &Image{Entry: code32Start, LoadEnd: code32Start + 1}
-	if _, err := Pack(img, []byte{0}, strings.Repeat("x", 512)); err == nil {
+	if _, err := Pack(img, []byte{0}, strings.Repeat("x", 512), false); err == nil {
 		t.Fatal("packed a kernel_version that does not fit")
 	}
 }

@@ -62,6 +62,22 @@ trap_common:
  * IF clear; the Host tests "!irq_enabled" in one place and "& 0x200" in
  * another (spec §5.4 step 2, §5.5 step 2), and 0/0x200 reads the same in both.
  */
+#ifdef LGUEST_4X
+/*
+ * 4.x (4.x spec §3): lguest_noirq_iret labels the iret itself. An interrupt
+ * arriving there is delivered on this very frame; anywhere before it, on a
+ * new frame, which comes back here. (IF bit only, as above.)
+ */
+	.globl lguest_iret, lguest_noirq_iret
+lguest_iret:
+	pushl %eax
+	movl 12(%esp), %eax		/* the frame's eflags */
+	andl $X86_EFLAGS_IF, %eax
+	movl %eax, %ss:lguest_data + LGD_IRQ_ENABLED
+	popl %eax
+lguest_noirq_iret:
+	iret
+#else
 	.globl lguest_iret, lguest_noirq_start, lguest_noirq_end
 lguest_iret:
 	pushl %eax
@@ -72,6 +88,7 @@ lguest_noirq_start:
 	popl %eax
 	iret
 lguest_noirq_end:
+#endif
 
 /*
  * enter_user(eip, esp): save the kernel context in user_return_ctx and drop

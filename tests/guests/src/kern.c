@@ -13,8 +13,12 @@ const char guest_name[] = GUEST_NAME;
  * goes into LHCALL_LGUEST_INIT (head.S). */
 struct lguest_data lguest_data = {
 	.hcall_status = {[0 ... LHCALL_RING_SIZE - 1] = 0xFF},
+#ifdef LGUEST_4X
+	.noirq_iret = (u32)lguest_noirq_iret,
+#else
 	.noirq_start = (u32)lguest_noirq_start,
 	.noirq_end = (u32)lguest_noirq_end,
+#endif
 	.kernel_address = PAGE_OFFSET,
 	.blocked_interrupts = {1}, /* timer blocked until "time_init" */
 	.syscall_vec = SYSCALL_VECTOR,
@@ -30,8 +34,12 @@ ASSERT_OFF(hcall_status, LGD_HCALL_STATUS);
 ASSERT_OFF(hcalls, LGD_HCALLS);
 ASSERT_OFF(reserve_mem, LGD_RESERVE_MEM);
 ASSERT_OFF(tsc_khz, LGD_TSC_KHZ);
+#ifdef LGUEST_4X
+ASSERT_OFF(noirq_iret, LGD_NOIRQ_IRET);
+#else
 ASSERT_OFF(noirq_start, LGD_NOIRQ_START);
 ASSERT_OFF(noirq_end, LGD_NOIRQ_END);
+#endif
 ASSERT_OFF(kernel_address, LGD_KERNEL_ADDRESS);
 ASSERT_OFF(syscall_vec, LGD_SYSCALL_VEC);
 _Static_assert(sizeof(struct lguest_data) == LGD_SIZE, "sizeof lguest_data");
@@ -42,6 +50,66 @@ _Static_assert(sizeof(struct trapframe) == 17 * 4, "trapframe");
 /* early_put_chars (spec §2.7): at most 16 characters into a 17-byte stack
  * buffer, NUL-terminated, LHCALL_NOTIFY(__pa(buf)). The Host prints an
  * unbound NOTIFY address inside guest memory as a C string. */
+#ifdef LGUEST_4X
+/*
+ * 4.x early_put_chars (4.x spec §4, "Early console"): no NOTIFY. The
+ * console is found by PCI config reads (probe_pci_console: the virtio
+ * console's DEVICE_CFG capability in BAR0 and its PCI_CFG access window);
+ * each character is a dword write of emerg_wr through the window (bar 0,
+ * length 4, offset of emerg_wr, then the data).
+ */
+static inline void outl(u32 v, u16 port) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline u32 inl(u16 port)
+{
+	u32 v;
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+u32 pci_read(u32 slot, u32 reg)
+{
+	outl(0x80000000u | slot << 11 | (reg & 0xFC), 0xCF8);
+	return inl(0xCFC);
+}
+void pci_write(u32 slot, u32 reg, u32 v)
+{
+	outl(0x80000000u | slot << 11 | (reg & 0xFC), 0xCF8);
+	outl(v, 0xCFC);
+}
+/* The capability of cfg_type typ: its config offset, or 0. */
+u32 pci_find_cap(u32 slot, u32 typ)
+{
+	for (u32 p = pci_read(slot, 0x34) & 0xFF; p; p = pci_read(slot, p) >> 8 & 0xFF)
+		if ((pci_read(slot, p) & 0xFF) == 0x09 && (pci_read(slot, p) >> 24) == typ)
+			return p;
+	return 0;
+}
+static u32 early_slot, early_window, early_emerg;
+static int probe_pci_console(void)
+{
+	for (u32 slot = 0; slot < 32; slot++) {
+		if (pci_read(slot, 0) != (0x1043u << 16 | 0x1AF4))
+			continue;
+		u32 dev = pci_find_cap(slot, 4), win = pci_find_cap(slot, 5);
+		if (!dev || !win || (pci_read(slot, dev + 4) & 0xFF) != 0)
+			return 0;
+		early_slot = slot;
+		early_window = win;
+		early_emerg = pci_read(slot, dev + 8) + 8; /* offsetof(virtio_console_config, emerg_wr) */
+		return 1;
+	}
+	return 0;
+}
+void console_write(const char *s, size_t n)
+{
+	if (!early_window && !probe_pci_console())
+		return;
+	pci_write(early_slot, early_window + 4, 0);           /* cap.bar */
+	pci_write(early_slot, early_window + 12, 4);          /* cap.length */
+	pci_write(early_slot, early_window + 8, early_emerg); /* cap.offset */
+	for (; n; n--)
+		pci_write(early_slot, early_window + 16, (u8)*s++);
+}
+#else
 void console_write(const char *s, size_t n)
 {
 	while (n) {
@@ -54,6 +122,7 @@ void console_write(const char *s, size_t n)
 		n -= len;
 	}
 }
+#endif
 
 /* The Host reads exactly 128 bytes of the SHUTDOWN message (spec §3.3.3), so
  * the buffer is 128 bytes and static (inside guest memory). */

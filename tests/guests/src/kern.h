@@ -38,8 +38,12 @@ struct lguest_data {
 	struct hcall_args hcalls[LHCALL_RING_SIZE];
 	u32 reserve_mem;
 	u32 tsc_khz;
+#ifdef LGUEST_4X
+	u32 noirq_iret;
+#else
 	u32 noirq_start;
 	u32 noirq_end;
+#endif
 	u32 kernel_address;
 	u32 syscall_vec;
 };
@@ -70,7 +74,11 @@ extern pte_t initial_page_table[];
 extern char kernel_stack[], kernel_stack_top[];
 
 /* entry.S */
+#ifdef LGUEST_4X
+extern char lguest_noirq_iret[];
+#else
 extern char lguest_noirq_start[], lguest_noirq_end[];
+#endif
 u32 enter_user(u32 eip, u32 esp);
 void leave_user(u32 code) __attribute__((noreturn));
 #define DECLARE_STUB(v) extern char trap_stub_##v[]

@@ -121,11 +121,19 @@
 #define LGD_HCALLS 0x058
 #define LGD_RESERVE_MEM 0x558
 #define LGD_TSC_KHZ 0x55C
+#ifdef LGUEST_4X
+/* 4.x layout (4.x spec §1): one noirq_iret, every later field 4 bytes down. */
+#define LGD_NOIRQ_IRET 0x560
+#define LGD_KERNEL_ADDRESS 0x564
+#define LGD_SYSCALL_VEC 0x568
+#define LGD_SIZE 0x56C
+#else
 #define LGD_NOIRQ_START 0x560
 #define LGD_NOIRQ_END 0x564
 #define LGD_KERNEL_ADDRESS 0x568
 #define LGD_SYSCALL_VEC 0x56C
 #define LGD_SIZE 0x570
+#endif
 
 /* Head-code probe results (head.S -> boot_probe), reported from C. */
 #define PROBE_BAD_SUBARCH 0x01
