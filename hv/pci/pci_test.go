@@ -18,6 +18,7 @@ const (
 )
 
 type rig struct {
+	con  *virtio.Console
 	t    *testing.T
 	b    *Bus
 	m    *mem.Phys
@@ -42,7 +43,7 @@ func newRig(t *testing.T) *rig {
 	if _, err := b.AddRNG(bytes.NewReader(bytes.Repeat([]byte{0x5a}, 1024))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.AddConsole(func(p []byte) { r.out.Write(p) }); err != nil {
+	if r.con, err = b.AddConsole(func(p []byte) { r.out.Write(p) }); err != nil {
 		t.Fatal(err)
 	}
 	r.m, err = mem.New(tRAM, 0)
@@ -452,7 +453,7 @@ func TestHostileRingOverPCI(t *testing.T) {
 	if _, res := r.mmio(3, mNotify, 2, true, 1); res.Fatal != "Guest says index 99 is available" {
 		t.Fatalf("%+v", res)
 	}
-	_ = virtio.QueueNum
+
 }
 
 func TestCHex08(t *testing.T) {
@@ -575,5 +576,37 @@ func TestNotifyBeforeDriverOK(t *testing.T) {
 	r.must(c, mDeviceStatus, 1, true, 0xf)
 	if idx, _ := r.m.Read16(rxUsed + 2); idx != 1 {
 		t.Fatal("the early notification was lost at DRIVER_OK")
+	}
+}
+
+// Console input over PCI: Poll fills a posted receive buffer and raises the
+// console's line with ISR bit 0 (the Guest's keyboard in a 4.x boot).
+func TestConsoleInputOverPCI(t *testing.T) {
+	r := newRig(t)
+	r.probeConsole()
+	var d [16]byte
+	binary.LittleEndian.PutUint64(d[0:], txBuf)
+	binary.LittleEndian.PutUint32(d[8:], 8)
+	binary.LittleEndian.PutUint16(d[12:], virtio.DescFWrite)
+	r.m.WriteBytes(rxDesc, d[:])
+	r.m.Write16(rxAvail+4, 0)
+	r.m.Write16(rxAvail+2, 1)
+	r.must(3, mNotify, 2, true, 0)
+	if r.con.TryInput([]byte("ls\n")) != 3 {
+		t.Fatal("input refused")
+	}
+	if err := r.b.Poll(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 3)
+	r.m.ReadBytes(txBuf, got)
+	if string(got) != "ls\n" || !slices.Equal(r.irqs, []int{3}) {
+		t.Fatalf("received %q, irqs %v", got, r.irqs)
+	}
+	if n, _ := r.m.Read32(rxUsed + 8); n != 3 {
+		t.Fatalf("used len %d", n)
+	}
+	if isr := r.must(3, mISR, 1, false, 0); isr != 1 {
+		t.Fatalf("ISR %d", isr)
 	}
 }
