@@ -267,6 +267,29 @@ func (t *Tables) GuestPA(vaddr uint32) uint32 {
 	return t.g.frameAddr(gpte) | vaddr&^pageMask
 }
 
+// TryGuestPA is 4.1+'s __guest_pa (spec §7.11, 4.x spec §5): the same
+// walk as GuestPA, but an unmapped level fails the access (ok false)
+// instead of killing the Guest; the caller decides what that means.
+func (t *Tables) TryGuestPA(vaddr uint32) (pa uint32, ok bool) {
+	if t.linear {
+		return vaddr, true
+	}
+	upper := t.gread(t.gpgdAddr(t.slots[t.cur].gpgdir, vaddr))
+	if upper&flagP == 0 {
+		return 0, false
+	}
+	if t.g.pae {
+		if upper = t.gread(t.gpmdAddr(upper, vaddr)); upper&flagP == 0 {
+			return 0, false
+		}
+	}
+	gpte := t.gread(t.gpteAddr(upper, vaddr))
+	if gpte&flagP == 0 {
+		return 0, false
+	}
+	return t.g.frameAddr(gpte) | vaddr&^pageMask, true
+}
+
 // SetIOMem declares [lo, hi) guest-physical as I/O memory (the 4.x Host's
 // pfn_limit..device_limit, 4.x spec §4): DemandPage then reports a fault
 // on a page the Guest mapped there through TakeIOMem instead of checking

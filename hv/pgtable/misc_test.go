@@ -110,6 +110,13 @@ func TestGuestPA(t *testing.T) {
 				e := newEnv(t, pae, 3)
 				g := e.toPaging()
 				c.setup(e, g)
+				// 4.x's __guest_pa: the same address where GuestPA
+				// succeeds, a failure (and no kill) where it kills.
+				pa, ok := e.tb.TryGuestPA(va)
+				if ok != (c.kill == "") || ok && pa != c.want {
+					t.Fatalf("TryGuestPA = %#x, %v; want %#x, %v", pa, ok, c.want, c.kill == "")
+				}
+				e.noKills()
 				if got := e.tb.GuestPA(va); got != c.want {
 					t.Fatalf("GuestPA = %#x, want %#x", got, c.want)
 				}

@@ -134,16 +134,33 @@ func (h *Host) pollDevices() error {
 	return h.bus.Poll()
 }
 
-// insnBytes is setup_emulate_insn: up to 7 bytes at the Guest's eip.
+// insnBytes is setup_emulate_insn: up to 7 bytes at the Guest's eip. In
+// 4.x an unmapped eip fails the access rather than killing (4.x spec §5:
+// __guest_pa), so nothing is emulated and the #GP is reflected; bytes
+// that run onto an unmapped second page read as zeros, as 4.x's
+// copy_from_guest fills them.
 func (h *Host) insnBytes() []byte {
-	pa := h.pt.GuestPA(h.cpu.EIP())
-	var b [7]byte
-	n := 0
-	for n < len(b) && h.mem.AddressOK(pa+uint32(n), 1) {
-		b[n], _ = h.mem.Read8(pa + uint32(n))
-		n++
+	eip := h.cpu.EIP()
+	pa, ok := h.pt.TryGuestPA(eip)
+	if !ok {
+		return nil
 	}
-	return b[:n]
+	var b [7]byte
+	for n := range b {
+		va := eip + uint32(n)
+		if n > 0 && va&0xFFF == 0 {
+			if pa, ok = h.pt.TryGuestPA(va); !ok {
+				break // the rest stay zero
+			}
+		} else if n > 0 {
+			pa++
+		}
+		if !h.mem.AddressOK(pa, 1) {
+			return b[:n]
+		}
+		b[n], _ = h.mem.Read8(pa)
+	}
+	return b[:]
 }
 
 func (h *Host) regs() *pci.Regs {
