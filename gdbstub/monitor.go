@@ -31,7 +31,7 @@ var monitorCmds []monitorCmd
 func init() {
 	monitorCmds = []monitorCmd{
 		{name: "help", help: "this list", run: monHelp},
-		{name: "walk", args: "ADDR", help: "guest and shadow page walks of a virtual address, side by side", run: monWalk},
+		{name: "walk", args: "ADDR [END|+N]", help: "guest and shadow page walks of a virtual address, side by side; with END or +N pages, one line a page", run: monWalk},
 		{name: "linear", help: "the Host's linear_pages flag", run: monLinear},
 		{name: "v2p", args: "ADDR", help: "virtual to guest-physical, through the Guest's own tables", run: monV2P},
 		{name: "phys", args: "[-b] ADDR [LEN]", help: "physical memory as 32-bit little-endian words, -b as bytes (LEN default 64, at most 4096)", run: monPhys},
@@ -142,6 +142,9 @@ func onOff(b bool) string {
 // by level (spec §7.3 demand_page walks the first and fills the second).
 // Under linear_pages the guest column is the Host's fake walk, marked.
 func monWalk(m *hv.Machine, args []string) (string, error) {
+	if len(args) == 2 {
+		return monWalkRange(m, args)
+	}
 	va, err := oneAddr(args)
 	if err != nil {
 		return "", err

@@ -78,3 +78,39 @@ func TestMonitorPgd(t *testing.T) {
 		t.Errorf("summary does not say %q", want)
 	}
 }
+
+// TestMonitorWalkRange: one line per mapped page, each the Machine's own
+// walk of that page, and the counts add up.
+func TestMonitorWalkRange(t *testing.T) {
+	m := newDemo(t)
+	if st := m.Run(0); st.Reason != hv.StopPowerOff {
+		t.Fatalf("demo guest: %v", st)
+	}
+	const start = 0xc0100000
+	out := runMonitor(m, fmt.Sprintf("walk %#x +64", start))
+	t.Logf("%s", out)
+	row := regexp.MustCompile(`(?m)^0x([0-9a-f]{8}) \| (-|0x([0-9a-f]{8})) +[A-Z ]*\| (-|0x([0-9a-f]{8}))`)
+	rows := row.FindAllStringSubmatch(out, -1)
+	shadowed := 0
+	for _, r := range rows {
+		va, _ := strconv.ParseUint(r[1], 16, 32)
+		w := m.Walk(uint32(va))
+		if w.Guest.Mapped != (r[2] != "-") || w.Shadow.Mapped != (r[4] != "-") {
+			t.Errorf("%s: shown guest %q shadow %q, walks say %v %v", r[1], r[2], r[4], w.Guest.Mapped, w.Shadow.Mapped)
+		}
+		if w.Guest.Mapped {
+			if pa, _ := strconv.ParseUint(r[3], 16, 32); uint32(pa) != w.Guest.PA {
+				t.Errorf("%s: guest pa %s, walk %#x", r[1], r[3], w.Guest.PA)
+			}
+		}
+		if w.Guest.Mapped && w.Shadow.Mapped {
+			shadowed++
+		}
+	}
+	if len(rows) == 0 || shadowed == 0 {
+		t.Fatalf("%d rows, %d shadowed: the demo's kernel pages should show", len(rows), shadowed)
+	}
+	if !strings.Contains(out, fmt.Sprintf("%d pages shadowed", shadowed)) {
+		t.Errorf("summary does not count %d shadowed pages", shadowed)
+	}
+}
