@@ -2,11 +2,8 @@ package boot
 
 import (
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
-	"io"
 )
 
 // Setup header offsets (Documentation/x86/boot.txt; spec §2.3, §2.4).
@@ -183,10 +180,9 @@ var payloadMagic = []struct {
 }
 
 // bzPayload identifies the compressed payload (protocol >= 2.08 says where
-// it is) and, when Go can decompress it (gzip, bzip2), looks at the ELF
-// header inside: boot.txt says the uncompressed payload is always ELF, and
-// its class tells a 64-bit kernel that predates xloadflags (protocol < 2.12).
-// A payload the header locates outside the file only costs this check, as
+// it is) and reads the kernel layout from the ELF inside (payload.go). Its
+// class also tells a 64-bit kernel that predates xloadflags (protocol <
+// 2.12). A payload the header locates outside the file only costs this, as
 // the Launcher ignores these fields.
 func bzPayload(img *Image, kernel []byte) error {
 	h := img.Setup
@@ -199,41 +195,11 @@ func bzPayload(img *Image, kernel []byte) error {
 			h.PayloadOffset, h.PayloadLength, len(kernel)))
 		return nil
 	}
-	p := kernel[h.PayloadOffset:end]
-	for _, f := range payloadMagic {
-		if bytes.HasPrefix(p, []byte(f.magic)) {
-			img.Compression = f.name
-			break
-		}
+	pl, err := readPayload(kernel[h.PayloadOffset:end])
+	if err != nil {
+		return err
 	}
-	var r io.Reader
-	switch img.Compression {
-	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(p))
-		if err != nil {
-			img.Warnings = append(img.Warnings, fmt.Sprintf("gzip payload: %v", err))
-			return nil
-		}
-		r = zr
-	case "bzip2":
-		r = bzip2.NewReader(bytes.NewReader(p))
-	case "ELF":
-		r = bytes.NewReader(p)
-	default:
-		return nil
-	}
-	var eh [20]byte
-	if _, err := io.ReadFull(r, eh[:]); err != nil {
-		img.Warnings = append(img.Warnings, fmt.Sprintf("%s payload: cannot read its ELF header: %v", img.Compression, err))
-		return nil
-	}
-	if string(eh[:4]) != "\x7fELF" {
-		img.Warnings = append(img.Warnings, fmt.Sprintf("%s payload does not start with an ELF header", img.Compression))
-		return nil
-	}
-	if eh[4] == elfClass64 {
-		return fmt.Errorf("bzImage payload (%s) is a 64-bit ELF, machine %d: %w", img.Compression,
-			binary.LittleEndian.Uint16(eh[18:]), Err64Bit)
-	}
+	img.Compression = pl.Format
+	img.Payload = pl
 	return nil
 }

@@ -147,6 +147,9 @@ type Image struct {
 	// Compression names the bzImage payload format ("gzip", "xz", ...) when
 	// the header says where the payload is (protocol >= 2.08); "" otherwise.
 	Compression string
+	// Payload is what the compressed kernel's ELF program headers say
+	// (payload.go); nil when the header locates no payload.
+	Payload *Payload
 	// Setup is the bzImage setup header; nil for ELF.
 	Setup *SetupHeader
 	// Warnings lists things that did not prevent loading (for example an
