@@ -56,7 +56,9 @@ var HypercallNames = map[uint32]string{
 // NotifyHypercall is LHCALL_NOTIFY, left out of Expectation.Hypercalls.
 const NotifyHypercall = 17
 
-const pageOffset = 0xC0000000
+// defaultPageOffset is the 3G/1G split; ResolveELF reads the guest's own
+// from its ELF (p_vaddr - p_paddr), as boot-2g is linked at 0x80000000.
+const defaultPageOffset = 0xC0000000
 
 // ExitKind says how a run must end.
 type ExitKind string
@@ -169,6 +171,9 @@ type Expectation struct {
 	Hypercalls      []Hypercall
 	Devices         []DeviceExpect // devices.go
 	DiskAfter       []DiskRange
+	// PageOffset turns {pa:NAME} into a physical address; 0 means
+	// 0xC0000000. ResolveELF sets it from the ELF.
+	PageOffset uint32
 }
 
 // ParseExpectation parses the format described above.
@@ -424,7 +429,11 @@ func (e *Expectation) Resolve(sym func(name string) (uint32, error)) (*Expectati
 			}
 			switch kind {
 			case "pa":
-				v -= pageOffset
+				po := e.PageOffset
+				if po == 0 {
+					po = defaultPageOffset
+				}
+				v -= po
 			case "gatelo":
 				v = 0x00600000 | v&0xFFFF
 			case "gatehi":
@@ -444,7 +453,13 @@ func (e *Expectation) ResolveELF(path string) (*Expectation, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.Resolve(func(name string) (uint32, error) {
+	po, err := elfPageOffset(path)
+	if err != nil {
+		return nil, err
+	}
+	c := *e
+	c.PageOffset = po
+	return c.Resolve(func(name string) (uint32, error) {
 		v, ok := syms[name]
 		switch {
 		case !ok:
@@ -457,6 +472,22 @@ func (e *Expectation) ResolveELF(path string) (*Expectation, error) {
 }
 
 const ambiguous = 0xFFFFFFFF
+
+// elfPageOffset is p_vaddr - p_paddr of the first PT_LOAD linked away from
+// its load address.
+func elfPageOffset(path string) (uint32, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("guests: %w", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && p.Vaddr != p.Paddr {
+			return uint32(p.Vaddr - p.Paddr), nil
+		}
+	}
+	return 0, fmt.Errorf("guests: %s has no PT_LOAD linked away from its load address", path)
+}
 
 // ELFSymbols reads the named symbols of an ELF file; a name defined more
 // than once maps to 0xFFFFFFFF.

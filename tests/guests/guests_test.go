@@ -2,10 +2,13 @@ package guests
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,6 +101,7 @@ func TestBzImageHeaders(t *testing.T) {
 			}
 			img := readFile(t, filepath.Join(dir, exp.BzImage))
 			payload := readFile(t, filepath.Join(dir, name+".bin"))
+			vmlinux := readFile(t, filepath.Join(dir, name+".vmlinux.bin"))
 			if len(img) < 1024 {
 				t.Fatalf("bzImage is %d bytes", len(img))
 			}
@@ -121,8 +125,9 @@ func TestBzImageHeaders(t *testing.T) {
 				{"kernel_alignment", uint64(le.Uint32(img[0x230:])), 0x1000000},
 				{"hardware_subarch", uint64(le.Uint32(img[0x23C:])), 0},
 				{"init_size", uint64(le.Uint32(img[0x260:])), 0},
-				{"syssize", uint64(le.Uint32(img[0x1F4:])), uint64((len(payload) + 15) / 16)},
-				{"payload length", uint64(len(img) - setup), uint64(len(payload))},
+				{"payload_offset", uint64(le.Uint32(img[0x248:])), uint64(len(payload))},
+				{"syssize", uint64(le.Uint32(img[0x1F4:])), uint64((len(img) - setup + 15) / 16)},
+				{"protected-mode part", uint64(len(img) - setup), uint64(len(payload)) + uint64(le.Uint32(img[0x24C:]))},
 			}
 			for _, c := range checks {
 				if c.got != c.want {
@@ -140,8 +145,18 @@ func TestBzImageHeaders(t *testing.T) {
 			if !strings.Contains(string(kv), name) {
 				t.Errorf("kernel_version %q does not name the guest", kv)
 			}
-			if !bytes.Equal(img[setup:], payload) {
-				t.Error("payload differs from objcopy -O binary output")
+			if !bytes.Equal(img[setup:setup+len(payload)], payload) {
+				t.Error("loaded part differs from objcopy -O binary output")
+			}
+			// The boot-protocol payload is the gzip'd ELF without symbols,
+			// as in a Linux bzImage.
+			zr, err := gzip.NewReader(bytes.NewReader(img[setup+len(payload):]))
+			if err != nil {
+				t.Fatalf("payload: %v", err)
+			}
+			got, err := io.ReadAll(zr)
+			if err != nil || !bytes.Equal(got, vmlinux) {
+				t.Errorf("payload decompresses to %d bytes (%v), want the %d of %s.vmlinux.bin", len(got), err, len(vmlinux), name)
 			}
 		})
 	}
@@ -175,6 +190,10 @@ func TestELF(t *testing.T) {
 			}
 			if len(loads) < 2 || loads[0].Paddr != 0x100000 || loads[0].Vaddr != 0x100000 {
 				t.Fatalf("first PT_LOAD must be the head at 0x100000 (vaddr = paddr): %+v", loads[0].ProgHeader)
+			}
+			pageOffset := uint64(defaultPageOffset)
+			if name == "boot-2g" {
+				pageOffset = 0x80000000 // the VMSPLIT_2G layout (Makefile)
 			}
 			for _, p := range loads[1:] {
 				if p.Vaddr != p.Paddr+pageOffset || p.Paddr < 0x100000 || p.Paddr+p.Memsz > 0x01000000 {
@@ -312,6 +331,25 @@ func TestHvBootParse(t *testing.T) {
 				}
 				if img.Entry != 0x100000 || img.PAE != w {
 					t.Errorf("%s: entry %#x PAE %v, want 0x100000 %v", file, img.Entry, img.PAE, w)
+				}
+				if img.Kind != boot.KindBzImage {
+					continue
+				}
+				// The layout read from the compressed payload is the ELF's.
+				f, err := elf.Open(filepath.Join(dir, exp.ELF))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []boot.PayloadSegment
+				for _, p := range f.Progs {
+					if p.Type == elf.PT_LOAD {
+						want = append(want, boot.PayloadSegment{VAddr: uint32(p.Vaddr), PAddr: uint32(p.Paddr), MemSize: uint32(p.Memsz), Exec: p.Flags&elf.PF_X != 0})
+					}
+				}
+				f.Close()
+				pl := img.Payload
+				if pl == nil || pl.Format != "gzip" || pl.Note != "" || pl.Entry != 0x100000 || fmt.Sprint(pl.Segments) != fmt.Sprint(want) {
+					t.Errorf("%s: payload %+v, want gzip with the ELF's segments %+v", file, pl, want)
 				}
 			}
 		})

@@ -13,12 +13,21 @@
 // The paging mode is recorded as hv/boot documents (hv/boot/doc.go): the
 // eight bytes "LGDBGPAE" or "LGDBGNOP" at file offset 0x300.
 //
+// With -vmlinux, the guest's ELF without symbols (`objcopy -R .comment -S`,
+// as Linux's vmlinux.bin) is gzip'd and appended after the payload, and
+// payload_offset/payload_length (boot protocol >= 2.08) point at it, as in a
+// real bzImage: lgdbg reads the kernel's link and load ranges from it. The
+// guest never decompresses it; the Launcher copies it to just above the
+// loaded image, where the guest's BSS clearing overwrites what it covers.
+//
 // Usage:
 //
-//	mkbzimage -elf guest.elf -payload guest.bin -name NAME -o guest.bzImage
+//	mkbzimage -elf guest.elf -payload guest.bin [-vmlinux guest.vmlinux.bin] -name NAME -o guest.bzImage
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -45,6 +54,8 @@ const (
 	offRelocatable  = 0x234
 	offMinAlign     = 0x235
 	offCmdlineSize  = 0x238
+	offPayloadOff   = 0x248
+	offPayloadLen   = 0x24C
 	offHwSubarch    = 0x23C
 	offPrefAddress  = 0x258
 	offInitSize     = 0x260
@@ -113,12 +124,13 @@ func Inspect(path string) (*Image, error) {
 	return img, nil
 }
 
-// Pack builds the bzImage bytes.
+// Pack builds the bzImage bytes; vmlinux, if not nil, becomes the gzip'd
+// boot-protocol payload after the loaded part.
 //
 // With noMarker the marker bytes stay zero, as in a real kernel's setup
 // code: the image then says nothing about PAE and lgdbg must learn the mode
 // from the Guest's first page table.
-func Pack(img *Image, payload []byte, name string, noMarker bool) ([]byte, error) {
+func Pack(img *Image, payload, vmlinux []byte, name string, noMarker bool) ([]byte, error) {
 	if want := int(img.LoadEnd) - code32Start; len(payload) != want {
 		return nil, fmt.Errorf("payload is %d bytes, the ELF's loaded part is %d", len(payload), want)
 	}
@@ -135,10 +147,27 @@ func Pack(img *Image, payload []byte, name string, noMarker bool) ([]byte, error
 		return nil, fmt.Errorf("kernel_version string %q does not fit in the setup sector", version)
 	}
 
-	out := make([]byte, setupAreaBytes, setupAreaBytes+len(payload))
+	var compressed []byte
+	if vmlinux != nil {
+		var buf bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := zw.Write(vmlinux); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		compressed = buf.Bytes()
+	}
+	kernelBytes := len(payload) + len(compressed)
+
+	out := make([]byte, setupAreaBytes, setupAreaBytes+kernelBytes)
 	le := binary.LittleEndian
 	out[offSetupSects] = setupSects
-	le.PutUint32(out[offSyssize:], uint32((len(payload)+15)/16))
+	le.PutUint32(out[offSyssize:], uint32((kernelBytes+15)/16))
 	le.PutUint16(out[offBootFlag:], 0xAA55)
 	// jmp short from 0x200 to the stub: displacement counts from 0x202.
 	out[offJump] = 0xEB
@@ -159,18 +188,23 @@ func Pack(img *Image, payload []byte, name string, noMarker bool) ([]byte, error
 	le.PutUint64(out[offPrefAddress:], code32Start)
 	// init_size 0: nothing is decompressed or relocated (hv/boot/doc.go).
 	le.PutUint32(out[offInitSize:], 0)
+	if compressed != nil {
+		le.PutUint32(out[offPayloadOff:], uint32(len(payload)))
+		le.PutUint32(out[offPayloadLen:], uint32(len(compressed)))
+	}
 	copy(out[offStub:], []byte{0xFA, 0xF4, 0xEB, 0xFD}) // cli; hlt; jmp .-1
 	if !noMarker {
 		copy(out[offMarker:], marker)
 	}
 	copy(out[offKernelString:], version)
-	return append(out, payload...), nil
+	return append(append(out, payload...), compressed...), nil
 }
 
 func run() error {
 	elfPath := flag.String("elf", "", "guest ELF")
 	payloadPath := flag.String("payload", "", "objcopy -O binary output of the ELF")
 	name := flag.String("name", "", "guest name for the kernel_version string")
+	vmlinuxPath := flag.String("vmlinux", "", "the ELF without symbols, for the compressed payload (optional)")
 	outPath := flag.String("o", "", "output bzImage")
 	noMarker := flag.Bool("no-marker", false, "leave out the PAE marker (the image does not say whether it is PAE)")
 	flag.Parse()
@@ -185,7 +219,13 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("read payload: %w", err)
 	}
-	data, err := Pack(img, payload, *name, *noMarker)
+	var vmlinux []byte
+	if *vmlinuxPath != "" {
+		if vmlinux, err = os.ReadFile(*vmlinuxPath); err != nil {
+			return fmt.Errorf("read vmlinux: %w", err)
+		}
+	}
+	data, err := Pack(img, payload, vmlinux, *name, *noMarker)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *elfPath, err)
 	}

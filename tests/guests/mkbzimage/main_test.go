@@ -27,7 +27,7 @@ func TestPack(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := Pack(&tc.img, tc.payload, "t", tc.noMark)
+			out, err := Pack(&tc.img, tc.payload, nil, "t", tc.noMark)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -58,7 +58,7 @@ func TestPack(t *testing.T) {
 
 func TestPackVersionTooLong(t *testing.T) {
 	img := &Image{Entry: code32Start, LoadEnd: code32Start + 1}
-	if _, err := Pack(img, []byte{0}, strings.Repeat("x", 512), false); err == nil {
+	if _, err := Pack(img, []byte{0}, nil, strings.Repeat("x", 512), false); err == nil {
 		t.Fatal("packed a kernel_version that does not fit")
 	}
 }

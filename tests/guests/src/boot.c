@@ -21,6 +21,8 @@ void guest_main(void)
 	kprintf("%s: probes below and above the image read back through PAGE_OFFSET\n", guest_name);
 #ifdef CONFIG_PAE
 	kprintf("%s: initial_page_table: PDPT[0] = PDPT[3] = initial_pg_pmd\n", guest_name);
+#elif PAGE_OFFSET == 0x80000000
+	kprintf("%s: initial_page_table: PDE[i] = PDE[512+i], flags 0x067\n", guest_name);
 #else
 	kprintf("%s: initial_page_table: PDE[i] = PDE[768+i], flags 0x067\n", guest_name);
 #endif
