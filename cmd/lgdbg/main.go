@@ -47,6 +47,7 @@ func main() {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: lgdbg run [flags] [bzImage|vmlinux]
+       lgdbg gdbinit [--gdb HOST:PORT] [vmlinux]   (a gdb command file for the stub)
 
 Runs an lguest guest kernel (32-bit x86 Linux built with CONFIG_LGUEST_GUEST)
 on lgdbg's software CPU and lguest Host. With no image, boots the embedded
@@ -146,8 +147,11 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	if args[0] == "gdbinit" {
+		return gdbinitMain(args[1:], stdout, stderr)
+	}
 	if args[0] != "run" {
-		fmt.Fprintf(stderr, "lgdbg: unknown command %q (try: lgdbg run [flags] [image])\n", args[0])
+		fmt.Fprintf(stderr, "lgdbg: unknown command %q (try: lgdbg run [flags] [image], lgdbg gdbinit [vmlinux])\n", args[0])
 		return exitUsage
 	}
 	o, err := parseRun(args[1:], stderr)
