@@ -337,6 +337,39 @@ func (t *Table) Operand(v uint32) (string, bool) {
 				return "pa(" + Name{Sym: s.Name, Off: link - s.Addr}.Base() + ")", true
 			}
 		}
+		return "", false
+	}
+	// A label exactly at the end of a section (stack_end, __bss_stop,
+	// _end) is a place too: the top of a stack is loaded into %esp.
+	if s, ok := t.endLabel(v); ok {
+		return s, true
+	}
+	for _, seg := range t.Segments() {
+		if seg.Aliased() && v == seg.Load+seg.Size {
+			if s, ok := t.endLabel(seg.Link + seg.Size); ok {
+				return "pa(" + s + ")", true
+			}
+		}
+	}
+	return "", false
+}
+
+// endLabel names a symbol that starts exactly at the end of an allocated
+// section.
+func (t *Table) endLabel(v uint32) (string, bool) {
+	atEnd := false
+	for _, r := range t.sections {
+		if r.Addr+r.Size == v {
+			atEnd = true
+			break
+		}
+	}
+	if !atEnd {
+		return "", false
+	}
+	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Addr >= v })
+	if i < len(t.syms) && t.syms[i].Addr == v {
+		return t.syms[i].Name, true
 	}
 	return "", false
 }

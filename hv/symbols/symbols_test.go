@@ -107,6 +107,9 @@ func TestOperand(t *testing.T) {
 			{po + 0x1001008, "lguest_data+0x8"},
 			{0x1001000, "pa(lguest_data)"},
 			{0x1002000, "pa(stack)"},
+			{po + 0x1004000, "stack_end"}, // a label at the end of .bss
+			{0x1004000, "pa(stack_end)"},  // and its load alias
+			{0x1004004, ""},
 			{po + 0x1000016, "lguest_entry"},
 			{0, ""}, {4, ""}, {0x1f, ""}, {po, ""}, {0xffffffff, ""},
 			{po + 0x1001040, ""}, // in .data, but no symbol there

@@ -74,3 +74,33 @@ LD
 gcc -m32 -DPAGE_OFFSET=0x$po '-Dpa(x)=((x)-0x'$po')' -c "$tmp/k.S" -o "$tmp/k.o"
 ld -m elf_i386 --build-id=none -z noexecstack -z max-page-size=4096 -T "$tmp/k.ld" -o vmlinux-$po "$tmp/k.o"
 done
+
+# decompressor.bin: code like a bzImage's arch/x86/boot/compressed/head_32.S,
+# run at code32_start 0x100000. Its numbers include a kernel link address,
+# the kernel's load address and small constants that equal absolute vmlinux
+# symbols; none of them may be shown with vmlinux names.
+cat > "$tmp/d.S" <<'ASM'
+	.code32
+startup_32:
+	cld
+	testb $(1 << 6), 0x211(%esi)
+	jnz 1f
+	cli
+	movl $0x18, %eax
+	movl %eax, %ds
+1:	leal 0x1e4(%esi), %esp
+	call 2f
+2:	popl %ebp
+	subl $(2b - startup_32), %ebp
+	movl $0x01000000, %ebx
+	movl $4, %eax
+	pushl $0
+	movl $0xc1000000, %ecx
+	movl %eax, 0x01001000
+	call decompress
+	jmp *%ebx
+decompress:
+	ret
+ASM
+gcc -m32 -c "$tmp/d.S" -o "$tmp/d.o"
+ld -m elf_i386 --build-id=none -Ttext 0x100000 --oformat binary -o decompressor.bin "$tmp/d.o"
