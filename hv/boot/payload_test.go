@@ -153,3 +153,18 @@ func BenchmarkPayloadXZ(b *testing.B) {
 		}
 	}
 }
+
+// FuzzReadPayload: no payload makes the decoders panic or read without
+// bound.
+func FuzzReadPayload(f *testing.F) {
+	for _, n := range []string{"vmlinux.bin.gz", "vmlinux.bin.bz2", "vmlinux.bin.lzma", "vmlinux.bin.xz", "vmlinux.bin.lz4"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "payload", n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		readPayload(data)
+	})
+}

@@ -30,7 +30,7 @@ func (t *Table) Instruction(inst x86asm.Inst, pc uint32, syntax string) string {
 		}
 	}
 	inImage := false
-	if n, ok := t.Lookup(pc); ok && n.Image {
+	if n, ok := t.Code(pc); ok && n.Image {
 		inImage = true
 	}
 	var named []string
@@ -41,7 +41,7 @@ func (t *Table) Instruction(inst x86asm.Inst, pc uint32, syntax string) string {
 		a := uint32(v)
 		var s string
 		if targets[a] {
-			n, ok := t.Lookup(a)
+			n, ok := t.Code(a)
 			switch {
 			case !ok || (inImage && !n.Image):
 				return "", 0
@@ -87,7 +87,7 @@ func (t *Table) Disassemble(code []byte, pc uint32, syntax string) string {
 			text = t.Instruction(inst, pc, syntax)
 		}
 		label := ""
-		if nm, ok := t.Lookup(pc); ok && nm.Off == 0 {
+		if nm, ok := t.Code(pc); ok && nm.Off == 0 {
 			label = " <" + nm.String() + ">"
 		}
 		fmt.Fprintf(&b, "%08x%s: %s\n", pc, label, text)

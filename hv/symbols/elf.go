@@ -98,9 +98,8 @@ func FromImage(img *boot.Image, data []byte) (t *Table, note string) {
 	return nil, ""
 }
 
-// WithImage returns the vmlinux table vm, with the bzImage img's own code
-// marked (see SetImage). When vm has no segments (a stripped file), the
-// payload's are used.
+// WithImage returns the vmlinux table vm with the bzImage img's own code
+// marked (see SetImage); for an ELF image it returns vm as it is.
 func WithImage(vm *Table, img *boot.Image) *Table {
 	if img == nil || img.Kind != boot.KindBzImage || vm == nil {
 		return vm

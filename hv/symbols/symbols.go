@@ -21,6 +21,7 @@ package symbols
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Kind classifies a symbol.
@@ -66,7 +67,7 @@ type Range struct {
 
 // Table is the model. The zero value and a nil *Table name nothing.
 type Table struct {
-	syms     []Symbol  // sorted by Addr, the preferred name first among equals
+	syms     []Symbol // sorted by Addr, the preferred name first among equals
 	byName   map[string]int
 	segs     []Segment // sorted by Link
 	sections []Range   // allocated sections, sorted by Addr
@@ -105,6 +106,12 @@ func New(entry uint32, segs []Segment, sections []Range, syms []Symbol) *Table {
 		}
 		if rank(a.Kind) != rank(b.Kind) {
 			return rank(a.Kind) < rank(b.Kind)
+		}
+		// Linker-script boundaries (__bss_start, _text, _etext) share
+		// their address with the object or label a person means
+		// (initial_page_table, startup_32).
+		if ua, ub := strings.HasPrefix(a.Name, "_"), strings.HasPrefix(b.Name, "_"); ua != ub {
+			return ub
 		}
 		if a.Global != b.Global {
 			return a.Global
@@ -297,6 +304,27 @@ func (t *Table) Lookup(addr uint32) (Name, bool) {
 	if t.inImage(addr) {
 		if _, ok := t.linkSegment(addr); !ok {
 			return Name{Sym: t.image.Name, Off: addr - t.image.Addr, Image: true}, true
+		}
+	}
+	return Name{}, false
+}
+
+// Code names an address where code runs (an EIP, a branch target, a
+// breakpoint): as Lookup, but a load alias counts only inside an
+// executable segment. A bzImage's decompressor relocates itself into the
+// kernel's load range, past the file image, into what becomes .bss; the
+// code running there is not the kernel's and gets no kernel name.
+func (t *Table) Code(addr uint32) (Name, bool) {
+	n, ok := t.Lookup(addr)
+	if !ok || !n.Load {
+		return n, ok
+	}
+	for _, s := range t.segs {
+		if s.Aliased() && in(addr, s.Load, s.Size) {
+			if s.Exec {
+				return n, true
+			}
+			break
 		}
 	}
 	return Name{}, false

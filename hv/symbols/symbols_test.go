@@ -158,6 +158,52 @@ func TestImageCode(t *testing.T) {
 	}
 }
 
+// Among names at one address the one a person means wins: a function over
+// a label, a label over a linker-script boundary.
+func TestPreferredName(t *testing.T) {
+	tab := New(0, []Segment{{Link: 0xc0000000, Load: 0, Size: 0x10000}}, nil, []Symbol{
+		{Name: "__bss_start", Addr: 0xc0004000, Global: true},
+		{Name: "initial_page_table", Addr: 0xc0004000, Global: true},
+		{Name: "_text", Addr: 0xc0001000, Global: true},
+		{Name: "startup_32", Addr: 0xc0001000, Global: true},
+		{Name: "a_label", Addr: 0xc0002000, Global: true},
+		{Name: "z_func", Addr: 0xc0002000, Size: 4, Kind: Func},
+	})
+	for addr, want := range map[uint32]string{0x4000: "pa(initial_page_table)", 0xc0001000: "startup_32", 0xc0002000: "z_func"} {
+		if got, _ := tab.Operand(addr); got != want {
+			t.Errorf("Operand(%#x) = %q, want %q", addr, got, want)
+		}
+	}
+	if s, ok := tab.ByName("__bss_start"); !ok || s.Addr != 0xc0004000 {
+		t.Errorf("ByName(__bss_start) = %+v %v", s, ok)
+	}
+}
+
+// Code names load aliases only in executable segments: code running in
+// the load range of .data/.bss (a relocated decompressor) is not the
+// kernel's.
+func TestCode(t *testing.T) {
+	tab := load(t, "vmlinux-C0000000")
+	for _, tc := range []struct {
+		addr uint32
+		want string
+	}{
+		{0x1000016, "lguest_entry (load address)"},
+		{0x1002010, ""}, // in stack's load range: data
+		{0xc1002010, "stack+0x10"},
+		{0xc1000016, "lguest_entry"},
+	} {
+		n, ok := tab.Code(tc.addr)
+		got := ""
+		if ok {
+			got = n.String()
+		}
+		if got != tc.want {
+			t.Errorf("Code(%#x) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
+
 func TestNilTable(t *testing.T) {
 	var tab *Table
 	if _, ok := tab.Lookup(0xc1000000); ok {
