@@ -95,7 +95,9 @@ func (m *Machine) drive(r runRequest) Stop {
 			continue
 		case r.step:
 		case s.Reason == StopInstructionLimit && below && !paused,
-			s.Reason == StopPaused && !paused: // a stale stop request
+			s.Reason == StopPaused && !paused, // a stale stop request
+			// a link address's load alias where the kernel no longer runs (loadalias.go)
+			m.passOver(s):
 			m.mu.Unlock()
 			continue
 		case s.Reason == StopHaltedForever && r.idle && !paused:

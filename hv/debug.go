@@ -36,7 +36,9 @@ func (m *Machine) SetReg(name string, v uint32) error {
 // SetBreakpoint and friends are engine breakpoints on linear addresses.
 // Several front ends (the TUI and a gdb session) may set one at the same
 // address; it stays in the engine until each has cleared it, so each front
-// end must set an address once and clear it once.
+// end must set an address once and clear it once. One at a kernel link
+// address also fires at its load address while the kernel runs there
+// (loadalias.go).
 func (m *Machine) SetBreakpoint(va uint32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -45,6 +47,7 @@ func (m *Machine) SetBreakpoint(va uint32) {
 	}
 	if m.bpRefs[va] == 0 {
 		m.h.CPU().SetBreakpoint(va)
+		m.armAlias(va)
 	}
 	m.bpRefs[va]++
 }
@@ -58,7 +61,10 @@ func (m *Machine) ClearBreakpoint(va uint32) {
 		return
 	case 1:
 		delete(m.bpRefs, va)
-		m.h.CPU().ClearBreakpoint(va)
+		if m.aliasRefs[va] == 0 {
+			m.h.CPU().ClearBreakpoint(va)
+		}
+		m.disarmAlias(va)
 	default:
 		m.bpRefs[va]--
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv/boot"
 	"github.com/lgdbg/lgdbg/hv/internal/host"
 	"github.com/lgdbg/lgdbg/hv/mem"
+	"github.com/lgdbg/lgdbg/hv/symbols"
 )
 
 // PAEMode chooses the paging mode. Host and Guest must agree and nothing
@@ -36,9 +37,10 @@ type Config struct {
 	// Until, if set, stops the run at the first event it accepts
 	// (see MatchEvent).
 	Until func(Event) bool
-	// Symbols, if set, replace the image's own symbol table: a bzImage
-	// has none, so a developer names the matching vmlinux (--symbols).
-	Symbols []boot.Symbol
+	// Symbols, if set, is the kernel's symbol model from its vmlinux
+	// (--symbols): a bzImage has no symbols, only its payload's layout.
+	// Otherwise the model comes from the image (loadalias.go).
+	Symbols *symbols.Table
 	// SwitcherAddr overrides where the Switcher lives (0 = default).
 	SwitcherAddr uint32
 	// IdleRealtime makes a halted Guest wait in real time for its next
@@ -69,7 +71,11 @@ type Machine struct {
 	subs    map[chan Stop]struct{}
 	wake    chan struct{}
 
-	bpRefs map[uint32]int // breakpoint address -> front ends that set it (under mu)
+	bpRefs    map[uint32]int // breakpoint address -> front ends that set it (under mu)
+	aliasRefs map[uint32]int // load address -> link-address breakpoints armed there (under mu)
+
+	syms     *symbols.Table // the kernel's names and layout (loadalias.go)
+	symsNote string
 }
 
 // L:100 New is the Launcher's start: it loads the image and builds the Guest exactly as the Launcher and
@@ -79,9 +85,6 @@ func New(cfg Config) (*Machine, error) {
 	img, err := boot.Parse(cfg.Image)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Symbols != nil {
-		img.Symbols = cfg.Symbols
 	}
 	ram := cfg.RAM
 	if ram == 0 {
@@ -111,7 +114,10 @@ func New(cfg Config) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMachine(h, img), nil
+	m := newMachine(h, img)
+	m.syms, m.symsNote = buildSymbols(cfg, img)
+	h.SetLoadAlias(m.loadAlias)
+	return m, nil
 }
 
 // newMachine wraps a built Host, stopped at its entry point.

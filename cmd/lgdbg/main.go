@@ -24,6 +24,8 @@ import (
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/boot"
 	"github.com/lgdbg/lgdbg/hv/event"
+	"github.com/lgdbg/lgdbg/hv/hcall"
+	"github.com/lgdbg/lgdbg/hv/symbols"
 	"github.com/lgdbg/lgdbg/tests/guests"
 	"github.com/lgdbg/lgdbg/ui"
 	"golang.org/x/term"
@@ -202,6 +204,9 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
+	if note := m.SymbolsNote(); note != "" && !o.quiet {
+		fmt.Fprintf(stderr, "lgdbg: %s\n", note)
+	}
 	var code int
 	if !o.headless {
 		code = runTUI(m, o, stderr)
@@ -288,14 +293,14 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 		if err != nil {
 			return cfg, noop, fmt.Errorf("--symbols: %w", err)
 		}
-		img, err := boot.Parse(b)
+		tab, err := symbols.FromELF(b)
 		if err != nil {
 			return cfg, noop, fmt.Errorf("--symbols %s: %w", o.symbols, err)
 		}
-		if len(img.Symbols) == 0 {
+		if len(tab.Symbols()) == 0 {
 			return cfg, noop, fmt.Errorf("--symbols %s: no symbol table (an ELF vmlinux, not stripped, is needed)", o.symbols)
 		}
-		cfg.Symbols = img.Symbols
+		cfg.Symbols = tab
 	}
 	if cfg.Devices, err = o.devices.open(); err != nil {
 		return cfg, noop, err
@@ -404,8 +409,12 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
 			describe(s), s.ICount, elapsed.Seconds(), mips, counts[event.Hypercall], counts[event.Trap], counts[event.Interrupt])
 		if handoff != nil {
-			fmt.Fprintf(stderr, "lgdbg: linear_pages went off at instruction %d: first NEW_PGTABLE(%#x) took shadow slot %d\n",
-				handoff.ICount, handoff.GPgdir, handoff.Slot)
+			pgdir := fmt.Sprintf("%#x", handoff.GPgdir)
+			if s := m.HcallArgName(hcall.NewPgtable, 0, handoff.GPgdir); s != "" {
+				pgdir += " " + s
+			}
+			fmt.Fprintf(stderr, "lgdbg: linear_pages went off at instruction %d: first NEW_PGTABLE(%s) took shadow slot %d\n",
+				handoff.ICount, pgdir, handoff.Slot)
 		} else {
 			fmt.Fprintf(stderr, "lgdbg: linear_pages still on: the guest never loaded a page table\n")
 		}

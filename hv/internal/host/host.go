@@ -42,6 +42,10 @@ const (
 // Host is one lguest Guest and everything the Host keeps about it: the
 // union of lguest's struct lguest and struct lg_cpu for our single vCPU.
 type Host struct {
+	// loadAlias maps an unmapped kernel link address to its load
+	// address for debugger accesses (view.go); nil = none.
+	loadAlias func(va uint32) (uint32, bool)
+
 	mem *mem.Phys
 	cpu *cpu.CPU
 	pt  *pgtable.Tables

@@ -70,6 +70,10 @@ type Memory struct {
 	Base uint32
 	Data []byte
 	OK   []bool
+	// Aliased: Base is a kernel link address the translation does not
+	// map, read at its load address LoadAddr (SetLoadAlias).
+	Aliased  bool
+	LoadAddr uint32
 }
 
 // Regs snapshots the registers.
@@ -149,12 +153,22 @@ func (h *Host) eachPage(va uint32, n int, f func(off, n int, pa uint32, mapped b
 		a := va + uint32(i)
 		k := min(n-i, int(mem.PageSize-a&0xFFF))
 		pa, mapped := h.VirtToPhys(a)
+		if !mapped && h.loadAlias != nil && h.pt.LinearPages() {
+			pa, mapped = h.loadAlias(a)
+		}
 		if !f(i, k, pa, mapped) {
 			return
 		}
 		i += k
 	}
 }
+
+// SetLoadAlias installs the kernel's link-to-load translation (hv/symbols):
+// while linear_pages is on, every virtual access (ReadVirt, WriteVirt,
+// windows) to a page the translation does not map asks f for the load
+// alias of that kernel link address. The Guest's own execution never sees
+// it.
+func (h *Host) SetLoadAlias(f func(va uint32) (pa uint32, ok bool)) { h.loadAlias = f }
 
 // AccessVirt is ReadVirt and WriteVirt: the first unmapped page or
 // physical hole fails the access.
@@ -181,6 +195,9 @@ func (h *Host) ReadWindow(base uint32, n int) Memory {
 		n = int(1<<32 - uint64(base))
 	}
 	w := Memory{Base: base, Data: make([]byte, n), OK: make([]bool, n)}
+	if _, mapped := h.VirtToPhys(base); !mapped && h.loadAlias != nil && h.pt.LinearPages() {
+		w.LoadAddr, w.Aliased = h.loadAlias(base)
+	}
 	h.eachPage(base, n, func(off, k int, pa uint32, mapped bool) bool {
 		good := mapped && h.mem.ReadBytes(pa, w.Data[off:off+k])
 		for j := off; j < off+k; j++ {
