@@ -3,75 +3,58 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/lgdbg/lgdbg/hv"
-	"github.com/lgdbg/lgdbg/hv/boot"
+	"github.com/lgdbg/lgdbg/hv/symbols"
 )
 
 // symtab answers "which function is this address in" for the disassembly
-// and "where is start_kernel" for the command line. The slice is the
-// image's own (boot.Image.Symbols, sorted by Value, functions first among
-// equal values), so lookups are a binary search and nothing is copied.
-type symtab []boot.Symbol
+// and "where is start_kernel" for the command line, through the Machine's
+// one symbol model (hv/symbols), so the TUI names an address exactly as
+// the gdb stub's monitor and the CLI do.
+type symtab struct{ t *symbols.Table }
 
-// maxLabelReach bounds how far past a size-less symbol (an assembly label
-// such as startup_32) an address is still shown as label+offset; beyond it
-// the name would be more misleading than helpful.
-const maxLabelReach = 0x10000
-
-// lookup returns the symbol containing addr and addr's offset in it.
-func (s symtab) lookup(addr uint32) (boot.Symbol, uint32, bool) {
-	i := sort.Search(len(s), func(i int) bool { return s[i].Value > addr }) - 1
-	if i < 0 {
-		return boot.Symbol{}, 0, false
+// lookup returns where the place holding addr starts and addr's offset in
+// it (the load alias of a symbol starts at the symbol's load address).
+func (s symtab) lookup(addr uint32) (start, off uint32, ok bool) {
+	n, ok := s.t.Code(addr)
+	if !ok {
+		return 0, 0, false
 	}
-	// Among symbols at the same address the image sorts the most useful
-	// (functions, globals) first.
-	for i > 0 && s[i-1].Value == s[i].Value {
-		i--
-	}
-	sym := s[i]
-	off := addr - sym.Value
-	if sym.Size != 0 && off >= sym.Size {
-		return boot.Symbol{}, 0, false
-	}
-	if sym.Size == 0 && off >= maxLabelReach {
-		return boot.Symbol{}, 0, false
-	}
-	return sym, off, true
+	return addr - n.Off, n.Off, true
 }
 
-// at returns the name of a symbol starting exactly at addr.
+// at returns the display of a place starting exactly at addr:
+// "<startup_32>", "<startup_32> (load address)", "<bzImage>".
 func (s symtab) at(addr uint32) (string, bool) {
-	sym, off, ok := s.lookup(addr)
-	if !ok || off != 0 {
+	n, ok := s.t.Code(addr)
+	if !ok || n.Off != 0 {
 		return "", false
 	}
-	return sym.Name, true
+	return s.display(addr), true
 }
 
-// name formats addr as gdb does: "name+0x10", or "" when no symbol covers it.
-func (s symtab) name(addr uint32) string {
-	sym, off, ok := s.lookup(addr)
+// display formats addr's name as gdb does, "<name+0x10>", with
+// " (load address)" after it when addr is the load alias of that place;
+// "" when nothing covers addr.
+func (s symtab) display(addr uint32) string {
+	n, ok := s.t.Code(addr)
 	if !ok {
 		return ""
 	}
-	if off == 0 {
-		return sym.Name
+	d := "<" + n.Base() + ">"
+	if n.Load {
+		d += " (load address)"
 	}
-	return fmt.Sprintf("%s+%#x", sym.Name, off)
+	return d
 }
 
+// byName returns a symbol's link address.
 func (s symtab) byName(name string) (uint32, bool) {
-	for _, sym := range s {
-		if sym.Name == name {
-			return sym.Value, true
-		}
-	}
-	return 0, false
+	sym, ok := s.t.ByName(name)
+	return sym.Addr, ok
 }
 
 var regNames = [...]string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"}

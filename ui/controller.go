@@ -115,8 +115,8 @@ func (a *app) clearBreak(addr uint32) {
 }
 
 func (a *app) describe(addr uint32) string {
-	if n := a.syms.name(addr); n != "" {
-		return fmt.Sprintf("%#x <%s>", addr, n)
+	if n := a.syms.display(addr); n != "" {
+		return fmt.Sprintf("%#x %s", addr, n)
 	}
 	return fmt.Sprintf("%#x", addr)
 }

@@ -69,23 +69,10 @@ func decodeAt(w codeWindow, addr uint32, syntax string, syms symtab) asmLine {
 	}
 	l.size = inst.Len
 	l.bytes = b[:inst.Len]
-	// Operands are symbolised strictly: inside a sized symbol or exactly
-	// at a label. x86asm asks about immediates too, and "$startup_32+
-	// 16384" for a plain constant would mislead.
-	// x86asm passes 32-bit immediates sign-extended to 64 bits and
-	// prints a-base, so the base must carry the same upper bits.
-	lookup := func(a uint64) (string, uint64) {
-		sym, off, ok := syms.lookup(uint32(a))
-		if !ok || (sym.Size == 0 && off != 0) {
-			return "", 0
-		}
-		return sym.Name, a - uint64(off)
-	}
-	if syntax == "intel" {
-		l.text = x86asm.IntelSyntax(inst, uint64(addr), lookup)
-	} else {
-		l.text = x86asm.GNUSyntax(inst, uint64(addr), lookup)
-	}
+	// Operands are named by the symbol model's rules (symbols.Instruction):
+	// only places in allocated sections or their load aliases, nothing in
+	// the bzImage's own code.
+	l.text = syms.t.Instruction(inst, addr, syntax)
 	return l
 }
 
@@ -95,9 +82,9 @@ func decodeAt(w codeWindow, addr uint32, syntax string, syms symtab) asmLine {
 // instructions, so we prefer the containing symbol's start (exact), and
 // otherwise the farthest start that lands on anchor (most likely true).
 func syncStart(w codeWindow, anchor uint32, syntax string, syms symtab) uint32 {
-	if sym, off, ok := syms.lookup(anchor); ok && off <= backReach*4 {
-		if _, ok := w.bytes(sym.Value, 1); ok && lands(w, sym.Value, anchor) {
-			return sym.Value
+	if start, off, ok := syms.lookup(anchor); ok && off <= backReach*4 {
+		if _, ok := w.bytes(start, 1); ok && lands(w, start, anchor) {
+			return start
 		}
 	}
 	for back := uint32(backReach); back > 0; back-- {

@@ -38,8 +38,12 @@ type snapshot struct {
 	gpgdir  uint32
 	code    codeWindow
 	mem     codeWindow
-	events  []hv.Event
-	dropped bool // events fell out of the ring before we read them
+	// memAliased: the memory pane's link address is read at its load
+	// address memAlias (the Guest runs physical; hv.Memory.Aliased).
+	memAlias   uint32
+	memAliased bool
+	events     []hv.Event
+	dropped    bool // events fell out of the ring before we read them
 }
 
 func (a *app) refresher() {
@@ -93,6 +97,7 @@ func (a *app) gather() *snapshot {
 		at: time.Now(), running: ms.Running, stop: ms.Stop, regs: ms.Regs, host: ms.Host,
 		linear: ms.Linear, walk: ms.Walk, events: ms.Events,
 		code: windowOf(ms.Windows[0]), mem: windowOf(ms.Windows[1]),
+		memAlias: ms.Windows[1].LoadAddr, memAliased: ms.Windows[1].Aliased,
 	}
 	for _, sl := range ms.Slots {
 		if sl.Current {
@@ -169,7 +174,7 @@ func (a *app) takeEvents(evs []hv.Event, dropped bool) {
 	for _, e := range evs {
 		switch e.Kind {
 		case event.Hypercall:
-			l := hcallLine(e)
+			l := hcallLine(a.m, e)
 			a.hcalls = append(a.hcalls, l)
 			if a.matchFilter(l) {
 				hc.WriteString(l + "\n")

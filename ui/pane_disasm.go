@@ -36,8 +36,8 @@ func (a *app) renderDisasm() {
 	a.listing = disassemble(s.code, cursor, h/3, h, a.syntax, a.syms)
 	tv.SetText(renderListing(a.listing, listingMarks{eip: s.regs.EIP, cursor: cursor, bps: a.bps, focused: tv.HasFocus(), wide: w >= 60}))
 	title := " 2 Disassembly "
-	if n := a.syms.name(cursor); n != "" {
-		title = fmt.Sprintf(" 2 Disassembly <%s> ", n)
+	if n := a.syms.display(cursor); n != "" {
+		title = fmt.Sprintf(" 2 Disassembly %s ", n)
 	}
 	tv.SetTitle(title)
 }
@@ -56,7 +56,7 @@ func renderListing(listing []asmLine, mk listingMarks) string {
 	var sb strings.Builder
 	for i, l := range listing {
 		if l.label != "" {
-			fmt.Fprintf(&sb, "%s<%s>:%s\n", tagLabel, tview.Escape(l.label), tagOff)
+			fmt.Fprintf(&sb, "%s%s:%s\n", tagLabel, tview.Escape(l.label), tagOff)
 		}
 		gutter := "   "
 		switch {

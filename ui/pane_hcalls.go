@@ -35,7 +35,8 @@ func (a *app) setFilter(f string) {
 }
 
 // hcallLine renders one hypercall for the log: icount, name, arguments,
-// and the Host's decoding of what it did.
-func hcallLine(e hv.Event) string {
-	return fmt.Sprintf("%10d %s", e.ICount, sanitizeConsole(strings.TrimPrefix(e.String(), "hcall ")))
+// and the Host's decoding of what it did; physical-address arguments name
+// the kernel object they are the load address of (hv.Machine.HcallText).
+func hcallLine(m *hv.Machine, e hv.Event) string {
+	return fmt.Sprintf("%10d %s", e.ICount, sanitizeConsole(strings.TrimPrefix(m.HcallText(e), "hcall ")))
 }

@@ -29,6 +29,9 @@ func (a *app) renderMemory() {
 	if follow {
 		note = " (ESP)"
 	}
+	if s.memAliased {
+		note += fmt.Sprintf(" (read at load address %08x)", s.memAlias)
+	}
 	tv.SetTitle(fmt.Sprintf(" 5 Memory %08x%s ", s.mem.base, note))
 }
 

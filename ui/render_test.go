@@ -10,19 +10,24 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/lgdbg/lgdbg/hv"
-	"github.com/lgdbg/lgdbg/hv/boot"
 	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
+	"github.com/lgdbg/lgdbg/hv/symbols"
 	"github.com/rivo/tview"
 )
 
-var testSyms = symtab{
-	{Name: "startup_32", Value: 0x100000, Type: boot.SymNoType, Global: true},
-	{Name: "start_kernel", Value: 0xc0100000, Size: 0x40, Type: boot.SymFunc, Global: true},
-	{Name: "start_kernel_alias", Value: 0xc0100000, Type: boot.SymNoType},
-	{Name: "add", Value: 0xc0100040, Size: 0x10, Type: boot.SymFunc, Global: true},
-	{Name: "lguest_data", Value: 0xc0200000, Size: 0x100, Type: boot.SymObject, Global: true},
-}
+// testSyms: a head linked and loaded at 0x100000, the rest linked at
+// 0xc0100000 and loaded at 0x200000.
+var testSyms = symtab{symbols.New(0x100000,
+	[]symbols.Segment{{Link: 0x100000, Load: 0x100000, Size: 0x1000, Exec: true}, {Link: 0xc0100000, Load: 0x200000, Size: 0x200000, Exec: true}},
+	nil,
+	[]symbols.Symbol{
+		{Name: "startup_32", Addr: 0x100000, Kind: symbols.Label, Global: true},
+		{Name: "start_kernel", Addr: 0xc0100000, Size: 0x40, Kind: symbols.Func, Global: true},
+		{Name: "start_kernel_alias", Addr: 0xc0100000, Kind: symbols.Label},
+		{Name: "add", Addr: 0xc0100040, Size: 0x10, Kind: symbols.Func, Global: true},
+		{Name: "lguest_data", Addr: 0xc0200000, Size: 0x100, Kind: symbols.Object, Global: true},
+	})}
 
 func TestParseAddr(t *testing.T) {
 	regs := hv.Regs{EIP: 0xc0100010, CR2: 0xdead0000}
@@ -72,22 +77,24 @@ func TestSymtabName(t *testing.T) {
 		addr uint32
 		want string
 	}{
-		{0x100000, "startup_32"},
-		{0x100123, "startup_32+0x123"},
-		{0x100000 + maxLabelReach, ""}, // too far past a size-less label
-		{0xc0100000, "start_kernel"},   // the function wins over the alias
-		{0xc010003f, "start_kernel+0x3f"},
-		{0xc0100040, "add"},
+		{0x100000, "<startup_32>"},
+		{0x100123, "<startup_32+0x123>"},
+		{0x101000, ""},                 // a size-less label ends with its segment
+		{0xc0100000, "<start_kernel>"}, // the function wins over the alias
+		{0xc010003f, "<start_kernel+0x3f>"},
+		{0xc0100040, "<add>"},
 		{0xc0100050, ""}, // past add's size
-		{0xc02000ff, "lguest_data+0xff"},
+		{0xc02000ff, "<lguest_data+0xff>"},
+		{0x200000, "<start_kernel> (load address)"},
+		{0x300004, "<lguest_data+0x4> (load address)"},
 		{0xfff, ""},
 	}
 	for _, tc := range tests {
-		if got := testSyms.name(tc.addr); got != tc.want {
-			t.Errorf("name(%#x) = %q, want %q", tc.addr, got, tc.want)
+		if got := testSyms.display(tc.addr); got != tc.want {
+			t.Errorf("display(%#x) = %q, want %q", tc.addr, got, tc.want)
 		}
 	}
-	if _, _, ok := symtab(nil).lookup(0x1234); ok {
+	if _, _, ok := (symtab{}).lookup(0x1234); ok {
 		t.Error("an empty table found a symbol")
 	}
 }
@@ -129,9 +136,9 @@ func TestDisassemble(t *testing.T) {
 		{"call target symbolised", 0x100010, 0, 1, "gnu",
 			[]string{"call startup_32"}, 0x100010},
 		{"kernel immediate symbolised", 0x100015, 0, 1, "gnu",
-			[]string{"mov $lguest_data+24,%eax"}, 0x100015},
+			[]string{"mov $lguest_data+0x18,%eax"}, 0x100015},
 		{"unmapped tail", 0x100015, 0, 3, "gnu",
-			[]string{"mov $lguest_data+24,%eax", "(not mapped)", "(not mapped)"}, 0x100015},
+			[]string{"mov $lguest_data+0x18,%eax", "(not mapped)", "(not mapped)"}, 0x100015},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,16 +157,16 @@ func TestDisassemble(t *testing.T) {
 	}
 	// Without symbols the backward search still lands on instruction
 	// boundaries.
-	lines := disassemble(w, 0x10000d, 3, 4, "gnu", nil)
+	lines := disassemble(w, 0x10000d, 3, 4, "gnu", symtab{})
 	if lines[0].addr != 0x100001 || lines[3].addr != 0x10000d {
 		t.Errorf("without symbols: lines at %#x..%#x, want 0x100001..0x10000d", lines[0].addr, lines[3].addr)
 	}
-	if lines := disassemble(w, 0x100000, 0, 1, "gnu", testSyms); lines[0].label != "startup_32" {
+	if lines := disassemble(w, 0x100000, 0, 1, "gnu", testSyms); lines[0].label != "<startup_32>" {
 		t.Errorf("no label on startup_32: %+v", lines[0])
 	}
 	// Undecodable bytes advance one at a time.
 	bad := window(0x2000, []byte{0x0f, 0xff, 0x90}, 0)
-	if l := decodeAt(bad, 0x2000, "gnu", nil); !strings.HasPrefix(l.text, ".byte") || l.size != 1 {
+	if l := decodeAt(bad, 0x2000, "gnu", symtab{}); !strings.HasPrefix(l.text, ".byte") || l.size != 1 {
 		t.Errorf("bad opcode: %+v", l)
 	}
 }
@@ -445,7 +452,7 @@ func golden(t *testing.T, name, got string) {
 // breakpoint and EIP gutter, bytes in a wide pane, the focused cursor.
 func TestRenderListingGolden(t *testing.T) {
 	listing := []asmLine{
-		{addr: 0xc0100000, size: 1, bytes: []byte{0xfc}, text: "cld", label: "startup_32", mapped: true},
+		{addr: 0xc0100000, size: 1, bytes: []byte{0xfc}, text: "cld", label: "<startup_32>", mapped: true},
 		{addr: 0xc0100001, size: 5, bytes: []byte{0xbf, 0, 0x10, 0x40, 0}, text: "mov $0x401000,%edi", mapped: true},
 		{addr: 0xc0100006, size: 2, bytes: []byte{0x31, 0xc0}, text: "xor %eax,%eax", mapped: true},
 		{addr: 0xc0100008, size: 1, text: "(not mapped)"},

@@ -177,9 +177,7 @@ func newApp(m *hv.Machine, opts Options) *app {
 	if opts.Syntax == "intel" {
 		a.syntax = "intel"
 	}
-	if img := m.Image(); img != nil {
-		a.syms = symtab(img.Symbols)
-	}
+	a.syms = symtab{m.Symbols()}
 	a.v = view{walkFollow: true, memFollow: true, memBytes: 16 * 16, disasmFollow: true, disasmRows: 40}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.build()

@@ -14,6 +14,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/event"
+	"github.com/lgdbg/lgdbg/hv/symbols"
 	"github.com/lgdbg/lgdbg/tests/guests"
 )
 
@@ -41,7 +42,12 @@ func start(t *testing.T, w, h int) *harness {
 
 func startImage(t *testing.T, image []byte, w, h int) *harness {
 	t.Helper()
-	m, err := hv.New(hv.Config{Image: image})
+	return startConfig(t, hv.Config{Image: image}, w, h)
+}
+
+func startConfig(t *testing.T, cfg hv.Config, w, h int) *harness {
+	t.Helper()
+	m, err := hv.New(cfg)
 	if err != nil {
 		t.Fatalf("hv.New(demo guest): %v", err)
 	}
@@ -566,12 +572,12 @@ func TestMain(m *testing.M) {
 // has symbols, and sets a breakpoint by name from the command line.
 func TestSymbolsFromELF(t *testing.T) {
 	hs := startImage(t, builtGuest(t, "boot.elf"), 120, 40)
-	if len(hs.m.Image().Symbols) == 0 {
+	if len(hs.m.Symbols().Symbols()) == 0 {
 		t.Fatal("boot.elf has no symbols")
 	}
 	hs.waitFor("<startup_32>:")              // a label line above the entry
 	hs.waitFor("2 Disassembly <startup_32>") // the title names the function
-	start, ok := symtab(hs.m.Image().Symbols).byName("start_kernel")
+	start, ok := symtab{hs.m.Symbols()}.byName("start_kernel")
 	if !ok {
 		t.Fatal("no start_kernel in boot.elf")
 	}
@@ -584,6 +590,34 @@ func TestSymbolsFromELF(t *testing.T) {
 	// Branch targets are symbolised too (x86asm's symbol callback).
 	hs.waitUntil("a call to a named function", func(s string) bool {
 		return regexp.MustCompile(`call (kprintf|guest_main|[a-z_]+)\b`).MatchString(s)
+	})
+}
+
+// TestBreakAtLoadAddress: boot-2g is linked like vmlinux (head at
+// PAGE_OFFSET 0x80000000) and booted as a bzImage with its ELF's symbols.
+// From icount 0, :break on a head symbol stops where the Guest runs it, at
+// its load address, named as such; the memory pane at a link address says
+// it reads the load address; the hypercall log names pa() arguments.
+func TestBreakAtLoadAddress(t *testing.T) {
+	elfBytes := builtGuest(t, "boot-2g.elf")
+	tab, err := symbols.FromELF(elfBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := startConfig(t, hv.Config{Image: builtGuest(t, "boot-2g.bzImage"), Symbols: tab}, 140, 44)
+	hs.waitFor("2 Disassembly <startup_32> (load address)")
+	s, _ := tab.ByName("have_size")
+	hs.command("break have_size")
+	hs.waitFor(fmt.Sprintf("breakpoint at %#x <have_size>", s.Addr))
+	hs.key('c')
+	hs.waitFor(fmt.Sprintf("breakpoint at eip %#x", s.Addr-0x80000000))
+	hs.waitFor("2 Disassembly <have_size> (load address)")
+	hs.command("x startup_32")
+	hs.waitFor("5 Memory 80100000 (read at load address 00100000)")
+	hs.command("delete have_size")
+	hs.command("until linear-off")
+	hs.waitUntil("NEW_PGTABLE named", func(s string) bool {
+		return strings.Contains(s, "NEW_PGTABLE 0x104000 pa(initial_page_table)")
 	})
 }
 
