@@ -222,6 +222,10 @@ func monV2P(m *hv.Machine, args []string) (string, error) {
 	}
 	pa, ok := m.VirtToPhys(va)
 	if !ok {
+		if la, ok := m.LoadAlias(va); ok {
+			// gdb's m packets and x read this alias (hv.Machine.LoadAlias).
+			return fmt.Sprintf("0x%08x: not mapped; linear_pages is on, so lgdbg reads and writes it at its load address 0x%08x\n", va, la), nil
+		}
 		return fmt.Sprintf("0x%08x: not mapped\n", va), nil
 	}
 	return fmt.Sprintf("0x%08x -> 0x%08x\n", va, pa), nil
@@ -357,7 +361,7 @@ var hcallArgNames = map[int][]string{
 }
 
 // decodeHcall renders a hypercall event with named arguments.
-func decodeHcall(e hv.Event) string {
+func decodeHcall(m *hv.Machine, e hv.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-9d %-15s", e.ICount, e.Name)
 	names := hcallArgNames[e.Nr]
@@ -367,6 +371,9 @@ func decodeHcall(e hv.Event) string {
 			name = names[i]
 		}
 		fmt.Fprintf(&b, " %s=%#x", name, a)
+		if s := m.HcallArgName(e.Nr, i, a); s != "" {
+			b.WriteString(" " + s) // the kernel object it is the load address of
+		}
 	}
 	if e.Nr == hcall.Shutdown && len(e.Args) > 1 {
 		switch e.Args[1] {
@@ -383,7 +390,7 @@ func decodeHcall(e hv.Event) string {
 		b.WriteString(" [async ring]")
 	}
 	if e.EIP != 0 {
-		fmt.Fprintf(&b, " @%#x", e.EIP)
+		fmt.Fprintf(&b, " @%#x%s", e.EIP, codeName(m, e.EIP))
 	}
 	return b.String()
 }
@@ -400,7 +407,7 @@ func monHcalls(m *hv.Machine, args []string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-9s %s\n", "icount", "hypercall")
 	for _, e := range evs {
-		b.WriteString(decodeHcall(e) + "\n")
+		b.WriteString(decodeHcall(m, e) + "\n")
 	}
 	return b.String(), nil
 }
@@ -547,5 +554,20 @@ func monStop(m *hv.Machine, args []string) (string, error) {
 	if m.Running() {
 		state = "running"
 	}
-	return fmt.Sprintf("%s; last stop: %s\n", state, m.LastStop()), nil
+	st := m.LastStop()
+	return fmt.Sprintf("%s; last stop: %s%s\n", state, st, codeName(m, st.EIP)), nil
+}
+
+// codeName is " <sym+off>" or " <sym+off> (load address)" for where code
+// runs, as the TUI shows it (hv/symbols); "" when nothing is known.
+func codeName(m *hv.Machine, eip uint32) string {
+	n, ok := m.Symbols().Code(eip)
+	if !ok {
+		return ""
+	}
+	s := " <" + n.Base() + ">"
+	if n.Load {
+		s += " (load address)"
+	}
+	return s
 }
