@@ -167,7 +167,11 @@ have_size:
 	movl $1, pa(hcall_before_init_survived)
 #endif
 
-	/* lguest_entry (spec §2.6 step 3). */
+	/* lguest_entry (spec §2.6 step 3): named as in Linux
+	 * (arch/x86/lguest/i386_head.S), so a developer's `break lguest_entry`
+	 * works on the test guests as on a kernel. */
+	.globl lguest_entry
+lguest_entry:
 	movl $LHCALL_LGUEST_INIT, %eax
 #ifdef HEAD_BAD_LGUEST_DATA
 	/* Hostile: far beyond any guest memory -> kill "bad guest page %p"
