@@ -8,6 +8,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/lgdbg/lgdbg/gdbstub"
 )
 
 // `lgdbg gdbinit [--gdb HOST:PORT] [vmlinux]` prints a gdb command file for
@@ -92,6 +94,14 @@ func gdbinit(vmlinux, addr string) (string, error) {
 		}
 	}
 	fmt.Fprintf(&b, "target remote %s\n", addr)
+	// lgdbg's lg- commands and $lg_ functions, last: in a gdb without
+	// Python this block fails alone, after everything above took effect.
+	b.WriteString("python\n")
+	b.WriteString(gdbstub.GDBScript)
+	if !strings.HasSuffix(gdbstub.GDBScript, "\n") {
+		b.WriteString("\n")
+	}
+	b.WriteString("end\n")
 	return b.String(), nil
 }
 
