@@ -109,8 +109,8 @@ func TestGDBRecipe(t *testing.T) {
 		regexp.MustCompile(`Breakpoint 1 at 0x\w+ \(2 locations\)`),             // both link and load address
 		regexp.MustCompile(`Breakpoint 1\.\d, 0x00100121 in lguest_entry \(\)`), // gdb's own breakpoint, by name
 		regexp.MustCompile(`#0  0x00100121 in lguest_entry \(\)`),               // the frame is named
-		regexp.MustCompile(`linear_pages: ON`), // lg-linear: the command file loaded lgdbg's Python
-		regexp.MustCompile(`(?m)^\$1 = 0$`),     // cr3: no Guest table while linear_pages is on
+		regexp.MustCompile(`linear_pages: ON`),                                  // lg-linear: the command file loaded lgdbg's Python
+		regexp.MustCompile(`(?m)^\$1 = 0$`),                                     // cr3: no Guest table while linear_pages is on
 	} {
 		if !want.MatchString(o) {
 			t.Errorf("gdb output lacks %s:\n%s", want, o)
