@@ -33,6 +33,10 @@ func (t *Table) Instruction(inst x86asm.Inst, pc uint32, syntax string) string {
 	if n, ok := t.Code(pc); ok && n.Image {
 		inImage = true
 	}
+	// An immediate loaded into %esp is the top of a stack: the end of the
+	// object below it (init_thread_union+0x2000), not the unrelated one
+	// that happens to start there (gdt_page).
+	stackLoad := inst.Op == x86asm.MOV && inst.Args[0] == x86asm.ESP
 	var named []string
 	// x86asm hands 32-bit values sign-extended to 64 bits and prints
 	// value-base as a decimal suffix; returning base == value keeps our own
@@ -55,8 +59,13 @@ func (t *Table) Instruction(inst x86asm.Inst, pc uint32, syntax string) string {
 				return "", 0
 			}
 			var ok bool
-			if s, ok = t.Operand(a); !ok {
-				return "", 0
+			if stackLoad {
+				s, ok = t.StackTop(a)
+			}
+			if !ok {
+				if s, ok = t.Operand(a); !ok {
+					return "", 0
+				}
 			}
 		}
 		named = append(named, s)

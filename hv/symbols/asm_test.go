@@ -3,6 +3,7 @@ package symbols
 import (
 	"debug/elf"
 	"flag"
+	"golang.org/x/arch/x86/x86asm"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,38 @@ func TestKernelGolden(t *testing.T) {
 			if syntax == "intel" && strings.Contains(got, "$") {
 				t.Errorf("Intel syntax with a $:\n%s", got)
 			}
+		}
+	}
+}
+
+// TestStackTopOperand: a value loaded into %esp is named as the end of the
+// stack object below it, not as the object that starts there; anywhere
+// else the object that starts there keeps the name.
+func TestStackTopOperand(t *testing.T) {
+	const po = 0xC0000000
+	tab := New(0x1000000,
+		[]Segment{{Link: po + 0x1000000, Load: 0x1000000, Size: 0x200000}},
+		[]Range{{Name: ".data", Addr: po + 0x1180000, Size: 0x10000}},
+		[]Symbol{
+			{Name: "init_thread_union", Addr: po + 0x1180000, Size: 0x2000, Kind: Object},
+			{Name: "gdt_page", Addr: po + 0x1182000, Size: 0x1000, Kind: Object},
+		})
+	tests := []struct {
+		code []byte
+		want string
+	}{
+		{[]byte{0xbc, 0x00, 0x20, 0x18, 0xc1}, "mov $init_thread_union+0x2000,%esp"},
+		{[]byte{0xbc, 0x00, 0x20, 0x18, 0x01}, "mov $pa(init_thread_union+0x2000),%esp"},
+		{[]byte{0xb8, 0x00, 0x20, 0x18, 0xc1}, "mov $gdt_page,%eax"},
+		{[]byte{0xbc, 0x00, 0x10, 0x18, 0xc1}, "mov $init_thread_union+0x1000,%esp"},
+	}
+	for _, tt := range tests {
+		inst, err := x86asm.Decode(tt.code, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tab.Instruction(inst, 0xc1000000, "att"); got != tt.want {
+			t.Errorf("% x: %q, want %q", tt.code, got, tt.want)
 		}
 	}
 }

@@ -382,6 +382,39 @@ func (t *Table) Operand(v uint32) (string, bool) {
 	return "", false
 }
 
+// StackTop names v as the end of the sized symbol that ends exactly there
+// ("init_thread_union+0x2000"), or of its load alias ("pa(...)"): what a
+// value loaded into %esp means. A label at v (stack_end) wins: Operand
+// names it.
+func (t *Table) StackTop(v uint32) (string, bool) {
+	if t == nil {
+		return "", false
+	}
+	end := func(a uint32) (string, bool) {
+		// A label of its own at the top (stack_end) says it best.
+		for _, s := range t.syms {
+			if s.Addr == a && s.Size == 0 {
+				return "", false
+			}
+		}
+		for _, s := range t.syms {
+			if s.Size != 0 && s.Addr+s.Size == a {
+				return Name{Sym: s.Name, Off: s.Size}.Base(), true
+			}
+		}
+		return "", false
+	}
+	if n, ok := end(v); ok {
+		return n, true
+	}
+	if link, ok := t.ToLink(v - 1); ok {
+		if n, ok := end(link + 1); ok {
+			return "pa(" + n + ")", true
+		}
+	}
+	return "", false
+}
+
 // endLabel names a symbol that starts exactly at the end of an allocated
 // section.
 func (t *Table) endLabel(v uint32) (string, bool) {
