@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lgdbg/lgdbg/gdbstub"
+	"github.com/lgdbg/lgdbg/internal/inputfile"
 )
 
 // `lgdbg gdbinit [--gdb HOST:PORT] [vmlinux]` prints a gdb command file for
@@ -76,7 +77,8 @@ func gdbinit(vmlinux, addr string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := readLimited(abs); err != nil {
+		// A vmlinux with DWARF: the symbols limit, and regular files only.
+		if _, err := inputfile.Read(abs, maxSymbolsSize); err != nil {
 			return "", err
 		}
 		aliases, err = loadSections(abs)

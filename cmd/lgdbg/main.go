@@ -26,6 +26,7 @@ import (
 	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/symbols"
+	"github.com/lgdbg/lgdbg/internal/inputfile"
 	"github.com/lgdbg/lgdbg/tests/guests"
 	"github.com/lgdbg/lgdbg/ui"
 	"golang.org/x/term"
@@ -39,9 +40,14 @@ const (
 	exitOutput = 3 // the trace could not be written
 )
 
-// maxImageSize bounds what we read: no lguest kernel comes near it, and a
-// typo naming a disk image must not eat the machine's memory.
-const maxImageSize = 256 << 20
+// Input size limits. No lguest kernel or initrd comes near 256 MiB, and a
+// typo naming a disk image must not eat the machine's memory; a vmlinux
+// given for its symbols may carry DWARF, which makes it several times the
+// size of the kernel itself.
+const (
+	maxImageSize   = 256 << 20
+	maxSymbolsSize = 1 << 30
+)
 
 func main() {
 	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -250,25 +256,6 @@ func imageName(o *options) string {
 	return o.imagePath
 }
 
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a kernel image", path)
-	}
-	if st.Size() > maxImageSize {
-		return nil, fmt.Errorf("%s is %d MiB; no lguest kernel or initrd is larger than %d MiB", path, st.Size()>>20, maxImageSize>>20)
-	}
-	return io.ReadAll(f)
-}
-
 func machineConfig(o *options) (hv.Config, func(), error) {
 	noop := func() {}
 	var cfg hv.Config
@@ -280,16 +267,16 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 	cfg.Cmdline = o.append
 	if o.imagePath == "" {
 		cfg.Image = guests.BootImage
-	} else if cfg.Image, err = readLimited(o.imagePath); err != nil {
+	} else if cfg.Image, err = inputfile.Read(o.imagePath, maxImageSize); err != nil {
 		return cfg, noop, err
 	}
 	if o.initrd != "" {
-		if cfg.Initrd, err = readLimited(o.initrd); err != nil {
+		if cfg.Initrd, err = inputfile.Read(o.initrd, maxImageSize); err != nil {
 			return cfg, noop, fmt.Errorf("--initrd: %w", err)
 		}
 	}
 	if o.symbols != "" {
-		b, err := readLimited(o.symbols)
+		b, err := inputfile.Read(o.symbols, maxSymbolsSize)
 		if err != nil {
 			return cfg, noop, fmt.Errorf("--symbols: %w", err)
 		}

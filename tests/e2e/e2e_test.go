@@ -10,6 +10,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lgdbg/lgdbg/tests/guests"
@@ -314,6 +316,22 @@ func TestBadInput(t *testing.T) {
 		return p
 	}
 	truncated := append([]byte(nil), guests.BootImage[:0x280]...)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The demo guest claiming a shorter command line (hdr.cmdline_size at
+	// 0x238) than the 2047 bytes of COMMAND_LINE_SIZE.
+	shortCmdline := append([]byte(nil), guests.BootImage...)
+	binary.LittleEndian.PutUint32(shortCmdline[0x238:], 255)
+	// A sparse file: 300 MiB by its size, no disk used.
+	huge := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, 300<<20); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -335,6 +353,16 @@ func TestBadInput(t *testing.T) {
 		{"block directory", []string{"--block", dir}, "--block"},
 		{"rng value", []string{"--rng=lots"}, "--rng"},
 		{"rng seed", []string{"--rng=seed:x"}, "seed"},
+		// Inputs that never end or never open: refused before a byte is read.
+		{"/dev/zero as the image", []string{"/dev/zero"}, "/dev/zero is a character device, not a regular file"},
+		{"/dev/urandom as the image", []string{"/dev/urandom"}, "character device"},
+		{"FIFO as the image", []string{fifo}, "FIFO"},
+		{"/dev/zero as the initrd", []string{"--initrd", "/dev/zero"}, "--initrd: /dev/zero is a character device"},
+		{"FIFO as the symbols", []string{"--symbols", fifo}, "--symbols: " + fifo + " is a FIFO"},
+		{"image over the size limit", []string{huge}, "300 MiB, over the 256 MiB limit"},
+		{"initrd over the size limit", []string{"--initrd", huge}, "--initrd"},
+		{"command line over the kernel's cmdline_size", []string{write("short-cmdline", shortCmdline), "--append", strings.Repeat("x", 256)}, "the kernel accepts at most 255 (cmdline_size)"},
+		{"command line over COMMAND_LINE_SIZE", []string{"--append", strings.Repeat("x", 2048)}, "the limit is 2047"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
