@@ -43,6 +43,10 @@ type Options struct {
 	// Syntax is the disassembly syntax: "gnu" (AT&T, objdump's default
 	// and the kernel's) or "intel". Empty means gnu.
 	Syntax string
+	// Quit, if set, ends Run when it is closed, as the q key does: the
+	// CLI closes it on SIGTERM/SIGHUP, which the terminal's raw mode
+	// does not turn into keys.
+	Quit <-chan struct{}
 	// Refresh is the snapshot interval; 0 means 100 ms (10 Hz).
 	Refresh time.Duration
 	// AfterDraw, if set, is called on the UI goroutine after every frame
@@ -200,6 +204,17 @@ func (a *app) run() error {
 	a.wg.Add(2)
 	go a.controller()
 	go a.refresher()
+	if a.opts.Quit != nil {
+		go func() {
+			select {
+			case <-a.opts.Quit:
+				// Queued, so that a signal arriving before tview has
+				// opened the screen still stops it once it has.
+				a.tv.QueueUpdate(a.tv.Stop)
+			case <-a.ctx.Done():
+			}
+		}()
+	}
 	err := a.tv.Run()
 	a.cancel()
 	a.wg.Wait()

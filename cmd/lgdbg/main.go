@@ -101,6 +101,8 @@ type options struct {
 	symbols   string
 	imagePath string
 	devices   deviceFlags
+
+	signals *interrupter // SIGINT/SIGTERM/SIGHUP end the run cleanly (signals.go)
 }
 
 func parseRun(args []string, stderr io.Writer) (*options, error) {
@@ -186,6 +188,11 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lgdbg: %s: %v\n", imageName(o), err)
 		return exitUsage
 	}
+	// Deferred after closeTrace, so it runs first: nothing is written
+	// to the trace behind its final flush.
+	defer m.DetachTrace()
+	o.signals = watchSignals(m, stderr)
+	defer o.signals.stop()
 	if o.gdb != "" {
 		ln, err := gdbstub.Listen(o.gdb)
 		if err != nil {
@@ -240,11 +247,15 @@ func runTUI(m *hv.Machine, o *options, stderr io.Writer) int {
 	if o.intel {
 		syntax = "intel"
 	}
-	if err := ui.Run(m, ui.Options{StartPaused: o.paused, ImageName: imageName(o), Syntax: syntax}); err != nil {
+	if err := ui.Run(m, ui.Options{StartPaused: o.paused, ImageName: imageName(o), Syntax: syntax, Quit: o.signals.done()}); err != nil {
 		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
 		return exitGuest
 	}
 	s := m.LastStop()
+	if _, ok := o.signals.fired(); ok {
+		fmt.Fprintf(stderr, "lgdbg: %s at instruction %d (eip %#x)\n", o.signals.reason(), s.ICount, s.EIP)
+		return o.signals.exitCode()
+	}
 	fmt.Fprintf(stderr, "lgdbg: %s\n", describe(s))
 	return exitOK
 }
@@ -375,14 +386,20 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 	} else {
 		for {
 			s = m.Run(o.maxInsns)
-			if s.Reason != hv.StopHaltedForever {
+			if _, ok := o.signals.fired(); ok || s.Reason != hv.StopHaltedForever {
 				break
 			}
 			// The Guest waits for input that only stdin can give.
 			out.Flush()
-			if _, ok := <-input; !ok {
-				break
+			select {
+			case _, ok := <-input:
+				if ok {
+					continue
+				}
+			case <-o.signals.done():
+				s = m.LastStop()
 			}
+			break
 		}
 	}
 	out.Flush()
@@ -391,10 +408,15 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		fmt.Fprintf(stderr, "lgdbg: writing the trace: %v\n", err)
 		return exitOutput
 	}
+	_, interrupted := o.signals.fired()
 	if !o.quiet {
+		why := describe(s)
+		if interrupted {
+			why = o.signals.reason()
+		}
 		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
 		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
-			describe(s), s.ICount, elapsed.Seconds(), mips, counts[event.Hypercall], counts[event.Trap], counts[event.Interrupt])
+			why, s.ICount, elapsed.Seconds(), mips, counts[event.Hypercall], counts[event.Trap], counts[event.Interrupt])
 		if handoff != nil {
 			pgdir := fmt.Sprintf("%#x", handoff.GPgdir)
 			if s := m.HcallArgName(hcall.NewPgtable, 0, handoff.GPgdir); s != "" {
@@ -405,6 +427,9 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		} else {
 			fmt.Fprintf(stderr, "lgdbg: linear_pages still on: the guest never loaded a page table\n")
 		}
+	}
+	if interrupted {
+		return o.signals.exitCode()
 	}
 	switch s.Reason {
 	case hv.StopPowerOff, hv.StopUntil, hv.StopInstructionLimit:
@@ -425,7 +450,15 @@ func runUnderGDB(m *hv.Machine, o *options) hv.Stop {
 		}
 	}
 	for {
-		s := <-stops
+		var s hv.Stop
+		select {
+		case s = <-stops:
+		case <-o.signals.done():
+			return m.Pause() // gdb may have resumed it already
+		}
+		if _, ok := o.signals.fired(); ok {
+			return m.Pause()
+		}
 		if s.Reason.Terminal() {
 			return s
 		}

@@ -155,7 +155,11 @@ func NewLog(capacity int) *Log {
 }
 
 // SetTrace writes every event from now on as one JSON line to w (nil: none).
+// It may be called while events are being added (the CLI detaches the
+// trace at exit): an event is written whole, before or after the switch.
 func (l *Log) SetTrace(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if w == nil {
 		l.trace = nil
 		return
