@@ -23,6 +23,15 @@ const (
 // maxMem bounds one m/M/X transfer: the hex reply must fit in MaxPacket.
 const maxMem = (MaxPacket - 16) / 2
 
+// A session's breakpoints and watchpoints are bounded: the engine checks
+// them by linear scan, so a client inserting millions would slow the Guest
+// to a crawl and grow our memory without limit. gdb itself needs a handful
+// (x86 hardware has four watchpoints); the limits are far above that.
+const (
+	maxBreakpoints = 1024
+	maxWatchpoints = 64
+)
+
 // dispatch handles one packet and sends its reply (or, for resumes, the
 // stop reply when the Guest stops).
 func (ss *session) dispatch(ctx context.Context, p []byte) error {
@@ -628,8 +637,8 @@ func (ss *session) breakpoint(insert bool, arg []byte) error {
 		return fmt.Errorf("Z/z %q: want TYPE,ADDR,KIND", truncate(arg))
 	}
 	typ, err := strconv.Atoi(string(parts[0]))
-	if err != nil {
-		return fmt.Errorf("Z/z type %q: %w", parts[0], err)
+	if err != nil || typ < 0 {
+		return fmt.Errorf("Z/z type %q: not a type number", truncate(parts[0]))
 	}
 	addr, err := parseHex32(parts[1])
 	if err != nil {
@@ -649,6 +658,9 @@ func (ss *session) breakpoint(insert bool, arg []byte) error {
 		// one reference however often gdb inserts the same address.
 		_, have := ss.bps[addr]
 		if insert {
+			if !have && len(ss.bps) >= maxBreakpoints {
+				return fmt.Errorf("Z%d %#x: this session already has %d breakpoints, the limit", typ, addr, maxBreakpoints)
+			}
 			if !have {
 				ss.m.SetBreakpoint(addr)
 			}
@@ -664,8 +676,14 @@ func (ss *session) breakpoint(insert bool, arg []byte) error {
 		if kind == 0 || kind > 1<<20 {
 			return fmt.Errorf("watchpoint length %d out of range", kind)
 		}
+		if uint64(addr)+uint64(kind) > 1<<32 {
+			return fmt.Errorf("watchpoint %#x+%d wraps the address space", addr, kind)
+		}
 		key := watchKey{addr: addr, n: kind, kind: typ}
 		if insert {
+			if !ss.watches[key] && len(ss.watches) >= maxWatchpoints {
+				return fmt.Errorf("Z%d %#x: this session already has %d watchpoints, the limit", typ, addr, maxWatchpoints)
+			}
 			ss.m.SetWatchpoint(addr, kind, watchKind(typ))
 			ss.watches[key] = true
 		} else {

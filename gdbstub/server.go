@@ -40,9 +40,21 @@ type Server struct {
 	m    *hv.Machine
 	opts Options
 
-	busy atomic.Bool // a session is active
-	wg   sync.WaitGroup
+	busy     atomic.Bool  // a session is active
+	refusing atomic.Int32 // connections being told the stub is busy
+	wg       sync.WaitGroup
 }
+
+// Refusing a second gdb: it is told why (an "E.text" reply to its first
+// packet, which gdb prints as "Remote failure reply: ..."), within a
+// bounded time and for a bounded number at once, so a flood of connections
+// costs a few goroutines at most.
+const (
+	busyMessage    = "E.another gdb is already attached to this lgdbg; only one session at a time"
+	refuseTimeout  = 2 * time.Second
+	maxRefusing    = 8
+	refuseDrainFor = 200 * time.Millisecond
+)
 
 // NewServer returns a Server for m.
 func NewServer(m *hv.Machine, opts Options) *Server {
@@ -74,8 +86,8 @@ func Serve(ctx context.Context, ln net.Listener, m *hv.Machine, opts Options) er
 }
 
 // Serve is the accept loop. A second gdb connecting while a session is
-// active is refused (closed at once), as QEMU does: two debuggers fighting
-// over one vCPU's run state helps nobody.
+// active is refused, as QEMU does: two debuggers fighting over one vCPU's
+// run state helps nobody. Unlike QEMU we say why (see refuse).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -99,7 +111,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		if !s.busy.CompareAndSwap(false, true) {
 			s.logf("gdb: refusing %s: a session is already active", conn.RemoteAddr())
-			conn.Close()
+			if s.refusing.Add(1) > maxRefusing {
+				s.refusing.Add(-1)
+				conn.Close()
+				continue
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer s.refusing.Add(-1)
+				refuse(conn)
+			}()
 			continue
 		}
 		s.wg.Add(1)
@@ -108,6 +130,36 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			defer s.busy.Store(false)
 			s.ServeConn(ctx, conn)
 		}()
+	}
+}
+
+// refuse answers the first packet of a connection we cannot serve with
+// busyMessage, then hangs up. gdb ignores anything sent before it asks, so
+// the reply waits for its first packet (qSupported).
+func refuse(conn net.Conn) {
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(refuseTimeout))
+	pr := newPacketReader(conn)
+	for {
+		ev, err := pr.next()
+		if err != nil {
+			return
+		}
+		if ev.kind == inPacket || ev.kind == inOversized {
+			break
+		}
+	}
+	if _, err := conn.Write(append([]byte{'+'}, frame([]byte(busyMessage))...)); err != nil {
+		return
+	}
+	// Let gdb read the reply and ack it before we close: closing with its
+	// '+' unread would reset the connection under the message.
+	conn.SetReadDeadline(time.Now().Add(refuseDrainFor))
+	var buf [64]byte
+	for {
+		if _, err := conn.Read(buf[:]); err != nil {
+			return
+		}
 	}
 }
 
