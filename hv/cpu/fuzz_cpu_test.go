@@ -18,8 +18,13 @@ import (
 const (
 	fuzzRAM     = 2 << 20
 	fuzzCode    = 0x10000
-	fuzzBudget  = 2000
-	fuzzRounds  = 40
+	// Per-input work is bounded to 16k instructions: random code that
+	// writes into its own page makes every instruction invalidate and
+	// rebuild its decode block (~12 us each), and at 80k instructions such
+	// inputs took up to a second, a twentieth of the rate. Past the first
+	// rounds the CPU mostly runs the zero fill after the code bytes anyway.
+	fuzzBudget  = 1000
+	fuzzRounds  = 16
 	fuzzHandler = 0x30000 // direct trap gate target (ring 1)
 	fuzzStack1  = 0x1F0000
 	hangLimit   = 10 * time.Second // generous: fuzz workers share 2 loaded cores

@@ -1,0 +1,35 @@
+# lgdbg developer targets. CI runs `go vet ./...` and `go test ./...`; the
+# fuzzers are run by hand (`make fuzz`), their seed corpora (f.Add and
+# testdata/fuzz/) run as ordinary tests under `go test`.
+
+# Budget: FUZZTIME per fuzzer (5 fuzzers: 5 minutes at the default), each
+# new interesting input minimised for at most FUZZMINIMIZE. Go's default
+# minimisation budget is 60 s, during which the exec counter does not move:
+# that, not a slow input, is what looked like a stalled fuzzer.
+FUZZTIME     ?= 60s
+FUZZMINIMIZE ?= 5s
+FUZZPARALLEL ?= 2
+
+# package:fuzzer
+FUZZERS = \
+	./hv/boot:FuzzParse \
+	./hv/boot:FuzzParseSize \
+	./hv/cpu:FuzzCPU \
+	./hv:FuzzHypercalls \
+	./gdbstub:FuzzPacketReader
+
+.PHONY: test vet fuzz
+
+test:
+	go test ./...
+
+vet:
+	go vet ./...
+
+fuzz:
+	@set -e; for f in $(FUZZERS); do \
+		pkg=$${f%%:*}; name=$${f##*:}; \
+		echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) \
+			-fuzzminimizetime $(FUZZMINIMIZE) -parallel $(FUZZPARALLEL) $$pkg; \
+	done
