@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	fuzzRAM     = 2 << 20
-	fuzzCode    = 0x10000
+	fuzzRAM  = 2 << 20
+	fuzzCode = 0x10000
 	// Per-input work is bounded to 16k instructions: random code that
 	// writes into its own page makes every instruction invalidate and
 	// rebuild its decode block (~12 us each), and at 80k instructions such
