@@ -347,7 +347,12 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 	m.SetEventHook(func(e hv.Event) {
 		counts[e.Kind]++
 		if e.Kind == event.LinearOff {
-			handoff = &e
+			// A copy: &e would make every event escape to the heap,
+			// about 120 bytes of garbage per event (120 MiB for a guest
+			// that touches 1 GiB), which the GC, pacing against the
+			// guest's RAM, leaves in place until the heap doubles.
+			ev := e
+			handoff = &ev
 		}
 		if e.Kind == event.Console {
 			out.WriteString(e.Text)
@@ -414,9 +419,8 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		if interrupted {
 			why = o.signals.reason()
 		}
-		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
-		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
-			why, s.ICount, elapsed.Seconds(), mips, counts[event.Hypercall], counts[event.Trap], counts[event.Interrupt])
+		// The handoff first, the reason the run ended last: the last
+		// line is the one a person (or tail -1) reads as the verdict.
 		if handoff != nil {
 			pgdir := fmt.Sprintf("%#x", handoff.GPgdir)
 			if s := m.HcallArgName(hcall.NewPgtable, 0, handoff.GPgdir); s != "" {
@@ -425,8 +429,11 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 			fmt.Fprintf(stderr, "lgdbg: linear_pages went off at instruction %d: first NEW_PGTABLE(%s) took shadow slot %d\n",
 				handoff.ICount, pgdir, handoff.Slot)
 		} else {
-			fmt.Fprintf(stderr, "lgdbg: linear_pages still on: the guest never loaded a page table\n")
+			fmt.Fprintf(stderr, "lgdbg: linear_pages never went off: the guest loaded no page table of its own (no NEW_PGTABLE) before the end\n")
 		}
+		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
+		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
+			why, s.ICount, elapsed.Seconds(), mips, counts[event.Hypercall], counts[event.Trap], counts[event.Interrupt])
 	}
 	if interrupted {
 		return o.signals.exitCode()
@@ -491,13 +498,21 @@ func describe(s hv.Stop) string {
 	case hv.StopRestart:
 		return "guest asked for a restart (" + s.Text + ")"
 	case hv.StopUnimplemented:
-		return "stopped: " + s.Text
+		return "stopped: the CPU does not implement the guest's " + s.Text
 	case hv.StopInstructionLimit:
-		return "stopped at the instruction limit"
+		return "stopped at the --max-instructions limit"
 	case hv.StopUntil:
-		return "stopped at " + s.Event.String()
+		return "stopped at the --until event: " + s.Event.String()
 	case hv.StopHaltedForever:
-		return "guest halted with nothing left to wake it"
+		return "guest halted with nothing left to wake it (no clock event armed, no console input left)"
+	case hv.StopPaused:
+		return fmt.Sprintf("guest left paused at eip %#x", s.EIP)
+	case hv.StopStep:
+		return fmt.Sprintf("guest left paused after a single step, at eip %#x", s.EIP)
+	case hv.StopBreakpoint:
+		return fmt.Sprintf("guest left paused at a breakpoint at eip %#x", s.EIP)
+	case hv.StopWatchpoint:
+		return fmt.Sprintf("guest left paused by a watchpoint, at eip %#x", s.EIP)
 	}
 	return s.Reason.String() + " at eip " + strconv.FormatUint(uint64(s.EIP), 16)
 }
