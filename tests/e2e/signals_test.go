@@ -220,7 +220,8 @@ func TestSignalsEndGDBRunsCleanly(t *testing.T) {
 	}
 }
 
-// The TUI in a real terminal (tmux): SIGTERM and SIGHUP from outside end
+// The TUI in a real terminal (tmux): SIGTERM, SIGHUP and SIGINT (kill -INT;
+// Ctrl-C typed in the TUI is a key, which pauses the guest) from outside end
 // it with the terminal restored (the same stty settings as before, the
 // TUI's screen gone) and the summary on stderr.
 func TestSignalsEndTheTUICleanly(t *testing.T) {
@@ -228,7 +229,7 @@ func TestSignalsEndTheTUICleanly(t *testing.T) {
 		t.Skip(setupSkip)
 	}
 	faultloop := filepath.Join(guestDir, "hostile-faultloop.bzImage")
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
 		t.Run(sigName(sig), func(t *testing.T) {
 			dir := t.TempDir()
 			f := func(name string) string { return filepath.Join(dir, name) }
