@@ -63,6 +63,33 @@ func Read(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// Open opens the regular file at path with flag (os.O_RDONLY, os.O_RDWR)
+// for a caller that keeps it open rather than reading it whole: a --block
+// disk image. Devices, FIFOs, sockets and directories are refused as by
+// Read, without blocking; there is no size limit.
+func Open(path string, flag int) (*os.File, fs.FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := check(path, st, st.Size()); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if err := check(path, st, st.Size()); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
+}
+
 func check(path string, st fs.FileInfo, limit int64) error {
 	if !st.Mode().IsRegular() {
 		return fmt.Errorf("%s is %s, %w", path, describeMode(st.Mode()), ErrNotRegular)

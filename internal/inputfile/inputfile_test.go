@@ -111,3 +111,43 @@ func TestSizeString(t *testing.T) {
 		}
 	}
 }
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(disk, make([]byte, 8192), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, st, err := Open(disk, os.O_RDWR)
+	if err != nil || st.Size() != 8192 {
+		t.Fatalf("Open(disk): %v, %v", st, err)
+	}
+	if _, err := f.WriteAt([]byte("x"), 4096); err != nil {
+		t.Errorf("writing the opened disk: %v", err)
+	}
+	f.Close()
+	for _, p := range []string{"/dev/zero", fifo, dir} {
+		for _, flag := range []int{os.O_RDONLY, os.O_RDWR} {
+			done := make(chan error, 1)
+			go func() {
+				f, _, err := Open(p, flag)
+				if f != nil {
+					f.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrNotRegular) {
+					t.Errorf("Open(%s, %d): %v, want ErrNotRegular", p, flag, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("Open(%s) has not returned after 30s", p)
+			}
+		}
+	}
+}
