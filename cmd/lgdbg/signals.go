@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/lgdbg/lgdbg/hv"
 )
@@ -48,10 +49,22 @@ func (i *interrupter) loop(m *hv.Machine) {
 	i.sig = s.(syscall.Signal)
 	i.mu.Unlock()
 	close(i.quit)
-	m.RequestPause()
-	if s2, ok := <-i.ch; ok {
-		fmt.Fprintf(i.stderr, "lgdbg: %s again: exiting without cleaning up\n", signalName(s2.(syscall.Signal)))
-		os.Exit(exitCodeFor(s2.(syscall.Signal)))
+	// Ask again until the run is over: a signal that lands between two
+	// runs (or before the first) finds no run to stop, and the next one
+	// would start with the request already spent.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		m.RequestPause()
+		select {
+		case s2, ok := <-i.ch:
+			if !ok {
+				return // stop: the run is over
+			}
+			fmt.Fprintf(i.stderr, "lgdbg: %s again: exiting without cleaning up\n", signalName(s2.(syscall.Signal)))
+			os.Exit(exitCodeFor(s2.(syscall.Signal)))
+		case <-tick.C:
+		}
 	}
 }
 
