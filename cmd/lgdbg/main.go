@@ -81,6 +81,10 @@ flags:
   --until EVENT         stop at the first EVENT: hcall:NEW_PGTABLE, linear-off,
                         pgdir, trap:14, console:TEXT, shutdown, kill, ...
   -q                    no run summary
+
+exit status: 0 powered off or stopped where asked, 1 the guest died or halted
+for good, 2 bad flags or input, 3 the trace could not be written, 128+N ended
+cleanly by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129)
 `)
 }
 
