@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/internal/inputfile"
 )
 
 // deviceFlag is one --block or --rng, kept in command-line order: the
@@ -72,18 +73,11 @@ func (ds deviceFlags) open() ([]hv.DeviceSpec, error) {
 			if d.ro {
 				mode = os.O_RDONLY
 			}
-			f, err := os.OpenFile(d.path, mode, 0)
+			// Regular files only: a FIFO opened read-only would block
+			// here forever, and a device would never end.
+			f, st, err := inputfile.Open(d.path, mode)
 			if err != nil {
 				return nil, fmt.Errorf("--block: %w", err)
-			}
-			st, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return nil, fmt.Errorf("--block: %w", err)
-			}
-			if !st.Mode().IsRegular() {
-				f.Close()
-				return nil, fmt.Errorf("--block %s: not a regular file", d.path)
 			}
 			out = append(out, hv.DeviceSpec{Kind: hv.DeviceBlock, File: f, Size: st.Size(), ReadOnly: d.ro})
 		case hv.DeviceRNG:

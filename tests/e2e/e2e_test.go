@@ -351,6 +351,8 @@ func TestBadInput(t *testing.T) {
 		{"missing block file", []string{"--block", filepath.Join(dir, "nodisk")}, "no such file"},
 		{"block option", []string{"--block", write("disk", make([]byte, 4096)) + ",rw"}, "only ro"},
 		{"block directory", []string{"--block", dir}, "--block"},
+		{"FIFO as a read-only block device", []string{"--block", fifo + ",ro"}, "--block: " + fifo + " is a FIFO"},
+		{"/dev/zero as a block device", []string{"--block", "/dev/zero"}, "--block: /dev/zero is a character device"},
 		{"rng value", []string{"--rng=lots"}, "--rng"},
 		{"rng seed", []string{"--rng=seed:x"}, "seed"},
 		// Inputs that never end or never open: refused before a byte is read.
