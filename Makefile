@@ -2,7 +2,7 @@
 # fuzzers are run by hand (`make fuzz`), their seed corpora (f.Add and
 # testdata/fuzz/) run as ordinary tests under `go test`.
 
-# Budget: FUZZTIME per fuzzer (5 fuzzers today: 5 minutes at the default), each
+# Budget: FUZZTIME per fuzzer (7 fuzzers today: 7 minutes at the default), each
 # new interesting input minimised for at most FUZZMINIMIZE. Go's default
 # minimisation budget is 60 s, during which the exec counter does not move:
 # that, not a slow input, is what looked like a stalled fuzzer.
