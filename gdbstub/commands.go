@@ -95,8 +95,8 @@ func (ss *session) dispatch(ctx context.Context, p []byte) error {
 		ss.m.Resume()
 		return errSessionEnd
 	case 'k':
-		// Kill: gdb gets no reply. We end the session but never the
-		// Guest: it stays paused for the next session or the UI.
+		// Kill: gdb expects no reply.
+		ss.kill()
 		return errSessionEnd
 	case 'q':
 		return ss.query(arg)
@@ -106,6 +106,21 @@ func (ss *session) dispatch(ctx context.Context, p []byte) error {
 		return ss.vPacket(ctx, arg)
 	}
 	return ss.send(replyEmpty)
+}
+
+// kill is gdb's kill: a live Guest is paused where it is (never left
+// running behind a debugger that said it is done); then the front end that
+// owns the run decides (Options.OnKill: lgdbg's CLI ends, as QEMU exits).
+// The Guest itself is never destroyed: the TUI, or a later gdb, may still
+// look at it.
+func (ss *session) kill() {
+	ss.clearAll()
+	if !ss.m.LastStop().Reason.Terminal() {
+		ss.m.Pause()
+	}
+	if ss.srv.opts.OnKill != nil {
+		ss.srv.opts.OnKill()
+	}
 }
 
 // reply sends OK, or E01 with the error logged.
@@ -256,7 +271,8 @@ func (ss *session) vPacket(ctx context.Context, arg []byte) error {
 		ss.m.Pause()
 		return ss.send(replyOK)
 	case bytes.HasPrefix(arg, []byte("Kill")):
-		// As 'k' (the Guest survives), but vKill expects an OK.
+		// As 'k', but vKill expects an OK.
+		ss.kill()
 		if err := ss.send(replyOK); err != nil {
 			return err
 		}

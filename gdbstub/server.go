@@ -33,6 +33,10 @@ type Options struct {
 	// Logf, if set, receives one line per notable protocol event
 	// (connections, malformed packets). It must be safe for concurrent use.
 	Logf func(format string, args ...any)
+	// OnKill, if set, is called when gdb sends 'k' (gdb's kill): the
+	// person is done with this Guest, and lgdbg's CLI ends the run, as
+	// QEMU exits. Without it a kill only ends the session.
+	OnKill func()
 }
 
 // Server serves gdb sessions for one Machine, one session at a time.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lgdbg/lgdbg/gdbstub"
@@ -107,6 +108,8 @@ type options struct {
 	devices   deviceFlags
 
 	signals *interrupter // SIGINT/SIGTERM/SIGHUP end the run cleanly (signals.go)
+	// gdbKilled is closed when gdb sends kill (--gdb only).
+	gdbKilled chan struct{}
 }
 
 func parseRun(args []string, stderr io.Writer) (*options, error) {
@@ -207,8 +210,10 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lgdbg: gdb stub listening on %s (gdb -ex 'target remote %s')\n", ln.Addr(), ln.Addr())
 		ctx, cancel := context.WithCancel(context.Background())
 		served := make(chan struct{})
+		var killOnce sync.Once
+		o.gdbKilled = make(chan struct{})
 		go func() {
-			gdbstub.Serve(ctx, ln, m, gdbstub.Options{})
+			gdbstub.Serve(ctx, ln, m, gdbstub.Options{OnKill: func() { killOnce.Do(func() { close(o.gdbKilled) }) }})
 			close(served)
 		}()
 		// On the way out, let an attached gdb hear how the Guest ended
@@ -390,8 +395,9 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 
 	start := time.Now()
 	var s hv.Stop
+	killedByGDB := false
 	if o.gdb != "" {
-		s = runUnderGDB(m, o)
+		s, killedByGDB = runUnderGDB(m, o, stderr)
 	} else {
 		for {
 			s = m.Run(o.maxInsns)
@@ -420,8 +426,13 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 	_, interrupted := o.signals.fired()
 	if !o.quiet {
 		why := describe(s)
-		if interrupted {
+		switch {
+		case interrupted:
 			why = o.signals.reason()
+		case killedByGDB && !s.Reason.Terminal():
+			why = fmt.Sprintf("ended by gdb's kill, guest paused at eip %#x", s.EIP)
+		case killedByGDB:
+			why += ", then gdb's kill ended lgdbg"
 		}
 		// The handoff first, the reason the run ended last: the last
 		// line is the one a person (or tail -1) reads as the verdict.
@@ -442,6 +453,9 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 	if interrupted {
 		return o.signals.exitCode()
 	}
+	if killedByGDB && !s.Reason.Terminal() {
+		return exitOK // the person at gdb ended a healthy run
+	}
 	switch s.Reason {
 	case hv.StopPowerOff, hv.StopUntil, hv.StopInstructionLimit:
 		return exitOK
@@ -451,33 +465,44 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 
 // runUnderGDB lets the Guest run on the Machine's own runner so the gdb
 // stub can pause, step and continue it; we wait for its end, woken by each
-// stop. With -S it waits for gdb to say continue.
-func runUnderGDB(m *hv.Machine, o *options) hv.Stop {
+// stop. With -S it waits for gdb to say continue. A detach leaves the
+// Guest running and the stub listening for the next gdb. When the Guest
+// dies, lgdbg stays up so gdb (this one or a later one) can still read
+// its memory, registers and the monitor: the run ends when gdb says kill
+// or a signal arrives (Ctrl-C here). killed says gdb ended it.
+func runUnderGDB(m *hv.Machine, o *options, stderr io.Writer) (s hv.Stop, killed bool) {
 	stops, cancel := m.Subscribe()
 	defer cancel()
 	if !o.paused {
 		if err := m.Resume(); err != nil {
-			return m.LastStop()
+			s = m.LastStop()
 		}
 	}
-	for {
-		var s hv.Stop
+	for !s.Reason.Terminal() {
 		select {
 		case s = <-stops:
+		case <-o.gdbKilled:
+			return m.Pause(), true
 		case <-o.signals.done():
-			return m.Pause() // gdb may have resumed it already
+			return m.Pause(), false // gdb may have resumed it already
 		}
 		if _, ok := o.signals.fired(); ok {
-			return m.Pause()
+			return m.Pause(), false
 		}
-		if s.Reason.Terminal() {
-			return s
-		}
-		if o.maxInsns != 0 && s.ICount >= o.maxInsns {
-			return s
+		if o.maxInsns != 0 && s.ICount >= o.maxInsns && !s.Reason.Terminal() {
+			return s, false
 		}
 		// Paused by gdb (or not yet started): the next run's stop
 		// comes on stops.
+	}
+	if !o.quiet {
+		fmt.Fprintf(stderr, "lgdbg: %s; gdb can still read its memory, registers and monitor: kill in gdb, or Ctrl-C here, ends lgdbg\n", describe(s))
+	}
+	select {
+	case <-o.gdbKilled:
+		return s, true
+	case <-o.signals.done():
+		return s, false
 	}
 }
 
