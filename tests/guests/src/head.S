@@ -18,6 +18,7 @@
  * Build-time variants (one hostile guest each):
  *   HEAD_HCALL_BEFORE_INIT  issue LHCALL_NOTIFY before LGUEST_INIT
  *   HEAD_BAD_LGUEST_DATA    pass an lguest_data address beyond guest memory
+ *   HEAD_DECOMPRESS         call decompress_kernel() before LGUEST_INIT (kernlike)
  */
 #include "lguest.h"
 
@@ -165,6 +166,13 @@ have_size:
 	movl $pa(before_init_msg), %ebx
 	int $LGUEST_TRAP_ENTRY
 	movl $1, pa(hcall_before_init_survived)
+#endif
+
+#ifdef HEAD_DECOMPRESS
+	/* kernlike: inflate the payload here, at the physical address under
+	 * linear_pages, as a bzImage's decompressor does before the kernel's
+	 * own startup_32 reaches lguest_entry (decompress.c). */
+	call decompress_kernel
 #endif
 
 	/* lguest_entry (spec §2.6 step 3): named as in Linux
