@@ -64,6 +64,20 @@ const (
 	opSarRI32
 	opMovRI32
 	opMovzx8Load // movzbl m8, r32
+	// fast forms for what DEFLATE and the kernel's string and bit routines
+	// run (issue 13)
+	opMovzx8RR    // movzbl r8, r32 (rm is the byte register number)
+	opMovzx16RR   // movzwl r16, r32
+	opMovzx16Load // movzwl m16, r32
+	opAlu8RR      // ALU r8, r8: imm2 = ALU op (0..7), 12 = TEST; rm is the destination
+	opShlRCL32    // shl/sal r32, %cl
+	opShrRCL32    // shr r32, %cl
+	opSarRCL32    // sar r32, %cl
+	opJmpRel      // jmp rel8/rel32
+	opMovLoad8    // mov m8, r8
+	opMovStore8   // mov r8, m8
+	opMovsB       // movsb without REP, 32-bit addressing
+	opTestRI32    // test $imm32, r32
 	opCount
 )
 
@@ -406,11 +420,59 @@ func decode(b []byte, in *insn) decStatus {
 // specialise maps the hottest 32-bit forms to dedicated handlers that skip
 // the generic size and operand dispatch.
 func specialise(in *insn) {
-	if in.size != 4 || in.lock || in.rep != 0 {
+	if in.lock {
 		return
 	}
 	op := in.op
+	if in.size == 1 && !in.a16 {
+		switch {
+		case op == 0xA4 && in.rep == 0:
+			in.op = opMovsB
+		case in.rep != 0:
+		case op < 0x40 && (op&7 == 0 || op&7 == 2) && !in.mem:
+			// 8-bit ALU between registers: rm is the destination
+			if op&7 == 2 {
+				in.rm, in.reg = in.reg, in.rm
+			}
+			in.op, in.imm2 = opAlu8RR, uint32(op>>3)
+		case op == 0x84 && !in.mem:
+			in.op, in.imm2 = opAlu8RR, 12
+		case op == 0x88 && in.mem:
+			in.op = opMovStore8
+		case op == 0x8A && in.mem:
+			in.op = opMovLoad8
+		}
+		return
+	}
+	if in.size != 4 || in.rep != 0 {
+		return
+	}
 	switch {
+	case op == 0x1B6 && !in.mem:
+		in.op = opMovzx8RR
+	case op == 0x1B7 && !in.mem:
+		in.op = opMovzx16RR
+	case op == 0x1B7 && in.mem && !in.a16:
+		in.op = opMovzx16Load
+	case op == 0xA1 && !in.a16:
+		// mov moffs32, %eax: a load with no base or index
+		in.op, in.reg = opMovLoad32, uint8(EAX)
+	case op == 0xA3 && !in.a16:
+		in.op, in.reg = opMovStore32, uint8(EAX)
+	case op == 0x25:
+		in.op, in.rm, in.reg = opAndRI32, uint8(EAX), 4
+	case op == 0x35:
+		in.op, in.rm, in.reg = opXorRI32, uint8(EAX), 6
+	case op == 0x0D:
+		in.op, in.rm, in.reg = opAluRI32, uint8(EAX), 1
+	case op == 0xA9:
+		in.op, in.rm = opTestRI32, uint8(EAX)
+	case op == 0xF7 && !in.mem && in.reg < 2:
+		in.op = opTestRI32
+	case op == 0xD3 && !in.mem && in.reg >= 4:
+		in.op = [8]uint16{4: opShlRCL32, 5: opShrRCL32, 6: opShlRCL32, 7: opSarRCL32}[in.reg]
+	case op == 0xE9 || op == 0xEB:
+		in.op = opJmpRel
 	case op == 0x89 && !in.mem:
 		in.op = opMovRR32 // rm <- reg
 	case op == 0x8B && !in.mem:

@@ -126,6 +126,26 @@ func (c *CPU) exec(in *insn) {
 		if c.condFast(in.reg) {
 			c.jumpTo(c.eip + in.imm)
 		}
+	case opMovzx8RR:
+		c.r[in.reg] = c.get8(in.rm)
+	case opMovzx16RR:
+		c.r[in.reg] = c.r[in.rm] & 0xFFFF
+	case opMovzx16Load:
+		c.r[in.reg] = uint32(c.read16(c.linR(in.seg, c.ea32(in), 2)))
+	case opAlu8RR:
+		c.alu8RR(in)
+	case opShlRCL32, opShrRCL32, opSarRCL32:
+		c.shiftCL32(in)
+	case opJmpRel:
+		c.jumpTo(c.eip + in.imm)
+	case opMovLoad8:
+		c.set8(in.reg, uint32(c.read8(c.linR(in.seg, c.ea32(in), 1))))
+	case opMovStore8:
+		c.write8(c.linW(in.seg, c.ea32(in), 1), uint8(c.get8(in.reg)))
+	case opMovsB:
+		c.movsB(in)
+	case opTestRI32:
+		c.setLazy(lfLogic, 0, c.r[in.rm]&in.imm, 0, 0)
 
 	// ---- ALU 00..3F ----
 	case 0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39:
@@ -680,4 +700,70 @@ func (c *CPU) rdtsc() {
 	t := c.icount + uint64(idx) + c.tscOffset
 	c.r[EAX] = uint32(t)
 	c.r[EDX] = uint32(t >> 32)
+}
+
+// get8 reads byte register n (AL CL DL BL AH CH DH BH): the low byte of
+// r[n&3], shifted by 8 for n >= 4. No branch: the shift is (n&4)*2.
+func (c *CPU) get8(n uint8) uint32 {
+	return c.r[n&3] >> ((n & 4) << 1) & 0xFF
+}
+
+func (c *CPU) set8(n uint8, v uint32) {
+	s := (n & 4) << 1
+	c.r[n&3] = c.r[n&3]&^(0xFF<<s) | (v&0xFF)<<s
+}
+
+// alu8RR is opAlu8RR: the CRC and Huffman loops' xor/and/cmp on byte
+// registers, without the generic operand dispatch.
+func (c *CPU) alu8RR(in *insn) {
+	a, b := c.get8(in.rm), c.get8(in.reg)
+	switch in.imm2 {
+	case 6: // XOR, the commonest: flags need no operands
+		r := a ^ b
+		c.setLazy(lfLogic, 24, r<<24, 0, 0)
+		c.set8(in.rm, r)
+	case 12: // TEST
+		c.setLazy(lfLogic, 24, (a&b)<<24, 0, 0)
+	case 7: // CMP
+		c.aluOp(7, a, b, 1)
+	default:
+		c.set8(in.rm, c.aluOp(uint8(in.imm2), a, b, 1))
+	}
+}
+
+// shiftCL32 is shl/shr/sar r32, %cl: a zero count changes nothing, flags
+// included (SDM SAL/SAR/SHL/SHR).
+func (c *CPU) shiftCL32(in *insn) {
+	cnt := c.r[ECX] & 31
+	if cnt == 0 {
+		return
+	}
+	a := c.r[in.rm]
+	var r uint32
+	switch in.op {
+	case opShlRCL32:
+		r = a << cnt
+		c.setLazy(lfShl, 0, r, a, cnt)
+	case opShrRCL32:
+		r = a >> cnt
+		c.setLazy(lfShr, 0, r, a, cnt)
+	default:
+		r = uint32(int32(a) >> cnt)
+		c.setLazy(lfSar, 0, r, a, cnt)
+	}
+	c.r[in.rm] = r
+}
+
+// movsB is one MOVSB (no REP, 32-bit addressing): the byte copy loop of
+// LZ77 matches (movsb; cmp; jne). Registers move only after both accesses,
+// so a fault leaves them as they were.
+func (c *CPU) movsB(in *insn) {
+	v := c.read8(c.linR(in.seg, c.r[ESI], 1))
+	c.write8(c.linW(uint8(ES), c.r[EDI], 1), v)
+	d := uint32(1)
+	if c.flags&FlagDF != 0 {
+		d = ^uint32(0)
+	}
+	c.r[ESI] += d
+	c.r[EDI] += d
 }

@@ -314,11 +314,6 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
 				continue
-			case opAndRI32:
-				r := c.r[in.rm] & in.imm
-				c.setLazy(lfLogic, 0, r, 0, 0)
-				c.r[in.rm] = r
-				continue
 			case opRolRI32:
 				r := bits.RotateLeft32(c.r[in.rm], int(in.imm))
 				c.setRot(lfRol, 0, r)
@@ -406,6 +401,51 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 					continue
 				}
 				c.r[in.reg] = c.readSlow(lin, 1)
+			case opMovzx8RR:
+				c.r[in.reg] = c.r[in.rm&3] >> ((in.rm & 4) << 1) & 0xFF
+				continue
+			case opMovzx16Load:
+				lin := c.linR(in.seg, c.ea32(in), 2)
+				e := &c.rt[lin>>12&tlbMask]
+				if e.tag == (lin+1)>>12+1 {
+					p := e.pa | lin&0xFFF
+					c.r[in.reg] = uint32(binary.LittleEndian.Uint16(c.ram[p : p+2]))
+					continue
+				}
+				c.r[in.reg] = c.readSlow(lin, 2)
+			case opAlu8RR:
+				if in.imm2 == 6 {
+					s := (in.rm & 4) << 1
+					d := &c.r[in.rm&3]
+					r := (*d>>s ^ c.get8(in.reg)) & 0xFF
+					c.setLazy(lfLogic, 24, r<<24, 0, 0)
+					*d = *d&^(0xFF<<s) | r<<s
+					continue
+				}
+				c.alu8RR(in)
+				continue
+			case opShrRCL32:
+				if cnt := c.r[ECX] & 31; cnt != 0 {
+					a := c.r[in.rm]
+					c.setLazy(lfShr, 0, a>>cnt, a, cnt)
+					c.r[in.rm] = a >> cnt
+				}
+				continue
+			case opShlRCL32:
+				if cnt := c.r[ECX] & 31; cnt != 0 {
+					a := c.r[in.rm]
+					c.setLazy(lfShl, 0, a<<cnt, a, cnt)
+					c.r[in.rm] = a << cnt
+				}
+				continue
+			case opJmpRel:
+				c.jumpTo(c.eip + in.imm)
+				continue
+			case opAndRI32:
+				r := c.r[in.rm] & in.imm
+				c.setLazy(lfLogic, 0, r, 0, 0)
+				c.r[in.rm] = r
+				continue
 			case opMovStore32:
 				lin := c.linW(in.seg, c.ea32(in), 4)
 				e := &c.wt[lin>>12&tlbMask]
