@@ -220,7 +220,9 @@ func (h *Host) run(o runOpts) Stop {
 			reason := fmt.Sprintf("unimplemented instruction at %#x: % x", x.InsnAddr, x.Insn)
 			h.emit(Event{Kind: EvUnimplemented, EIP: x.InsnAddr, Text: reason})
 			h.kill(reason)
-			h.unimpl = &x
+			// A copy: &x would move x to the heap on every exit.
+			u := x
+			h.unimpl = &u
 		}
 	}
 }
