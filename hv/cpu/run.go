@@ -183,10 +183,12 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// block is decoded per instruction address.
 		start := 0
 		var nb *block
-		if c.sBlk != nil && c.sGen == c.gen && c.eip == c.sNext && c.sIdx < len(c.sBlk.insns) {
-			nb, start = c.sBlk, c.sIdx
+		if c.sBlk != nil {
+			if c.sGen == c.gen && c.eip == c.sNext && c.sIdx < len(c.sBlk.insns) {
+				nb, start = c.sBlk, c.sIdx
+			}
+			c.sBlk = nil
 		}
-		c.sBlk = nil
 		if nb == nil && blk != nil && blk.gen == c.gen {
 			if blk.l0eip == c.eip && blk.l0 != nil {
 				nb = blk.l0
@@ -215,17 +217,16 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// TF: a #DB trap after every instruction that started with TF
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
-		c.noStepTrap = false
 		if slow || tf {
+			// noStepTrap only matters for a block run with TF set
+			c.noStepTrap = false
 			ins = ins[:1]
 			if start+1 < len(blk.insns) {
 				c.sBlk, c.sIdx, c.sGen = blk, start+1, c.gen
 				c.sNext = c.eip + uint32(ins[0].len)
 			}
 		}
-		if *first {
-			*first = false
-		}
+		*first = false
 		// No per-instruction bookkeeping beyond EIP: the faulting
 		// instruction and the retired count are recovered from blkIns and
 		// blkEIP when needed (locate).
@@ -446,6 +447,29 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
 				continue
+			case opMovsB:
+				// the LZ77 match copy: movsb; cmp; jne
+				if c.flags&FlagDF == 0 && !c.schkW[ES] {
+					// source checks first, as movsB: a #GP/#SS on the
+					// source comes before anything on the destination
+					slin := c.linR(in.seg, c.r[ESI], 1)
+					dlin := c.sbase[ES] + c.r[EDI]
+					se, de := &c.rt[slin>>12&tlbMask], &c.wt[dlin>>12&tlbMask]
+					if se.tag == slin>>12+1 && de.tag == dlin>>12+1 {
+						c.ram[de.pa|dlin&0xFFF] = c.ram[se.pa|slin&0xFFF]
+						c.r[ESI]++
+						c.r[EDI]++
+						continue
+					}
+				}
+				c.movsB(in)
+			case opMovStore8:
+				lin := c.linW(in.seg, c.ea32(in), 1)
+				if e := &c.wt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
+					c.ram[e.pa|lin&0xFFF] = uint8(c.r[in.reg&3] >> ((in.reg & 4) << 1))
+					continue
+				}
+				c.writeSlow(lin, 1, c.get8(in.reg))
 			case opMovStore32:
 				lin := c.linW(in.seg, c.ea32(in), 4)
 				e := &c.wt[lin>>12&tlbMask]
