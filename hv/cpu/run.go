@@ -463,6 +463,31 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 					}
 				}
 				c.movsB(in)
+			case opAluLoad32:
+				// cmp/add/sub/and/or/xor m32, r32: DEFLATE's bounds checks
+				// against its state (cmp out_end, %edx)
+				lin := c.linR(in.seg, c.ea(in), 4)
+				var b uint32
+				if e := &c.rt[lin>>12&tlbMask]; e.tag == (lin+3)>>12+1 {
+					p := e.pa | lin&0xFFF
+					b = binary.LittleEndian.Uint32(c.ram[p : p+4])
+				} else {
+					b = c.readSlow(lin, 4)
+				}
+				a := c.r[in.reg]
+				switch in.imm2 & 7 {
+				case 7:
+					c.setLazy(lfSub, 0, a-b, a, b)
+				case 5:
+					c.setLazy(lfSub, 0, a-b, a, b)
+					c.r[in.reg] = a - b
+				case 0:
+					c.setLazy(lfAdd, 0, a+b, a, b)
+					c.r[in.reg] = a + b
+				default:
+					c.r[in.reg] = c.aluOp(uint8(in.imm2&7), a, b, 4)
+				}
+				continue
 			case opMovStore8:
 				lin := c.linW(in.seg, c.ea32(in), 1)
 				if e := &c.wt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
