@@ -14,19 +14,24 @@
 // program against. Everything else in the package is implementation.
 package cpu
 
+// The String methods of Reg, SReg, ExitReason and WatchKind are generated
+// (enum_string.go) from the line comments below, so front ends print the
+// names the CPU defines instead of keeping their own lists.
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=Reg,SReg,ExitReason,WatchKind -linecomment -output=enum_string.go
+
 // Reg names a 32-bit general register, in the x86 encoding order.
 type Reg int
 
 // General registers (ModRM encoding order).
 const (
-	EAX Reg = iota
-	ECX
-	EDX
-	EBX
-	ESP
-	EBP
-	ESI
-	EDI
+	EAX Reg = iota // eax
+	ECX            // ecx
+	EDX            // edx
+	EBX            // ebx
+	ESP            // esp
+	EBP            // ebp
+	ESI            // esi
+	EDI            // edi
 )
 
 // SReg names a segment register, in the x86 encoding order.
@@ -34,12 +39,12 @@ type SReg int
 
 // Segment registers (ModRM encoding order).
 const (
-	ES SReg = iota
-	CS
-	SS
-	DS
-	FS
-	GS
+	ES SReg = iota // es
+	CS             // cs
+	SS             // ss
+	DS             // ds
+	FS             // fs
+	GS             // gs
 )
 
 // EFLAGS bits.
@@ -100,31 +105,31 @@ const (
 	// (exception, int n, int3, into, the 0x1f hypercall). Vector, ErrCode,
 	// HasErr and (for #PF) CR2 describe it; the registers are the ones a
 	// real CPU would have pushed.
-	ExitTrap ExitReason = iota
+	ExitTrap ExitReason = iota // trap
 	// ExitBudget: the instruction budget given to Run is used up.
-	ExitBudget
+	ExitBudget // budget
 	// ExitStop: RequestStop was called (from any goroutine).
-	ExitStop
+	ExitStop // stop
 	// ExitBreakpoint: EIP reached an execution breakpoint, before the
 	// instruction there ran.
-	ExitBreakpoint
+	ExitBreakpoint // breakpoint
 	// ExitWatchpoint: an instruction accessed a watched linear address;
 	// it has completed (as on hardware, data breakpoints are traps).
-	ExitWatchpoint
+	ExitWatchpoint // watchpoint
 	// ExitStep: Step completed one instruction.
-	ExitStep
+	ExitStep // step
 	// ExitUnimplemented: the instruction at InsnAddr is valid x86 the CPU
 	// does not implement (Insn holds its bytes). State is as before it.
-	ExitUnimplemented
+	ExitUnimplemented // unimplemented
 )
 
 // WatchKind is the access a watchpoint reacts to (gdb's Z2/Z3/Z4).
 type WatchKind int
 
 const (
-	WatchWrite WatchKind = 1 << iota
-	WatchRead
-	WatchAccess = WatchWrite | WatchRead
+	WatchWrite  WatchKind = 1 << iota              // write
+	WatchRead                                      // read
+	WatchAccess WatchKind = WatchWrite | WatchRead // access
 )
 
 // Exit describes a return to the Host.

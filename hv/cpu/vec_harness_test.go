@@ -123,7 +123,12 @@ func (mc *machine) setRegs(r regs) {
 	}
 }
 
-var regNames = [8]string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"}
+var regNames = func() (n [8]string) {
+	for i := range n {
+		n[i] = Reg(i).String()
+	}
+	return
+}()
 
 // diff lists the registers that differ, readable.
 func (r regs) diff(got regs) string {
