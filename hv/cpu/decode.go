@@ -556,9 +556,12 @@ func specialise(in *insn) {
 	case op >= 0x58 && op <= 0x5F:
 		in.op, in.reg = opPopR32, uint8(op&7)
 	case op == 0x74 || op == 0x75 || op == 0x184 || op == 0x185:
-		in.op, in.reg = opJzFast, uint8(op&0xF) // JE/JNE: the commonest
+		// The fast Jcc forms do not end a block: runLoop leaves the block
+		// when the branch is taken and falls through when it is not, so
+		// a run of bounds checks is one block, not one per check.
+		in.op, in.reg, in.term = opJzFast, uint8(op&0xF), false // JE/JNE: the commonest
 	case op >= 0x70 && op <= 0x7F, op >= 0x180 && op <= 0x18F:
-		in.op, in.reg = opJccFast, uint8(op&0xF)
+		in.op, in.reg, in.term = opJccFast, uint8(op&0xF), false
 	}
 }
 

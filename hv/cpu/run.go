@@ -232,6 +232,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// blkEIP when needed (locate).
 		c.blkIns, c.blkEIP = ins, c.eip
 		n := len(ins)
+	insns:
 		for i := range ins {
 			in := &ins[i]
 			c.eip += uint32(in.len)
@@ -249,12 +250,18 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 					z = c.zf()
 				}
 				if z != (in.reg&1 != 0) {
+					// taken: the block ends here (a not-taken Jcc falls
+					// through inside it, see specialise)
 					c.jumpTo(c.eip + in.imm)
+					n = i + 1
+					break insns
 				}
 				continue
 			case opJccFast:
 				if c.condFast(in.reg) {
 					c.jumpTo(c.eip + in.imm)
+					n = i + 1
+					break insns
 				}
 				continue
 			case opAddRI32:
