@@ -6,8 +6,13 @@ package cpu
 
 // insn is one decoded instruction.
 type insn struct {
-	op    uint16 // handler: one-byte opcode, 0x100+second byte for 0F xx, or opXxx
-	len   uint8
+	op  uint16 // handler: one-byte opcode, 0x100+second byte for 0F xx, or opXxx
+	len uint8
+	// end is the offset of the instruction's end from its block's first
+	// instruction (set when the block is built): runLoop sets EIP from the
+	// block's start instead of adding len to the EIP in memory, which
+	// chained every instruction to the previous one's store.
+	end   uint16
 	size  uint8 // operand size in bytes (1, 2 or 4)
 	mem   bool  // the ModRM operand is memory
 	reg   uint8 // ModRM reg field (register or group sub-opcode)

@@ -231,11 +231,12 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// instruction and the retired count are recovered from blkIns and
 		// blkEIP when needed (locate).
 		c.blkIns, c.blkEIP = ins, c.eip
+		base := c.eip - uint32(ins[0].end) + uint32(ins[0].len)
 		n := len(ins)
 	insns:
 		for i := range ins {
 			in := &ins[i]
-			c.eip += uint32(in.len)
+			c.eip = base + uint32(in.end)
 			// the hottest forms are handled here, saving the call
 			switch in.op {
 			case opMovRR32:
@@ -654,8 +655,9 @@ func (c *CPU) buildBlock(lin, pa uint32) *block {
 		if decode(c.ram[p:end], &in) == decMore {
 			break
 		}
-		blk.insns = append(blk.insns, in)
 		p += uint32(in.len)
+		in.end = uint16(p - pa)
+		blk.insns = append(blk.insns, in)
 		if in.term || p >= end {
 			break
 		}
@@ -683,6 +685,7 @@ func (c *CPU) decodeStraddle(lin, pa uint32) *block {
 			c.raise(VecGP, 0, true)
 		}
 	}
+	in.end = uint16(in.len)
 	c.scratch.insns = append(c.scratch.insns[:0], in)
 	return &c.scratch
 }
@@ -715,6 +718,7 @@ func (c *CPU) slowFetch() *block {
 	if decode(buf[:n], &in) == decMore {
 		c.raise(VecGP, 0, true) // runs past the CS limit
 	}
+	in.end = uint16(in.len)
 	c.scratch.insns = append(c.scratch.insns[:0], in)
 	return &c.scratch
 }
