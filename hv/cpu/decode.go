@@ -83,6 +83,10 @@ const (
 	opMovStore8   // mov r8, m8
 	opMovsB       // movsb without REP, 32-bit addressing
 	opTestRI32    // test $imm32, r32
+	opSetccR8     // setcc r8 (imm2 = condition)
+	opCmovRR32    // cmovcc r32, r32 (imm2 = condition)
+	opBtRR32      // bt r32, r32 (register bit base: the offset is mod 32)
+	opBtRI32      // bt $imm8, r32
 	opCount
 )
 
@@ -446,6 +450,8 @@ func specialise(in *insn) {
 			in.op = opMovStore8
 		case op == 0x8A && in.mem:
 			in.op = opMovLoad8
+		case op >= 0x190 && op <= 0x19F && !in.mem:
+			in.op, in.imm2 = opSetccR8, uint32(op&0xF)
 		}
 		return
 	}
@@ -478,6 +484,12 @@ func specialise(in *insn) {
 		in.op = [8]uint16{4: opShlRCL32, 5: opShrRCL32, 6: opShlRCL32, 7: opSarRCL32}[in.reg]
 	case op == 0xE9 || op == 0xEB:
 		in.op = opJmpRel
+	case op >= 0x140 && op <= 0x14F && !in.mem:
+		in.op, in.imm2 = opCmovRR32, uint32(op&0xF)
+	case op == 0x1A3 && !in.mem:
+		in.op = opBtRR32
+	case op == 0x1BA && !in.mem && in.reg == 4:
+		in.op, in.imm = opBtRI32, in.imm&31
 	case op == 0x89 && !in.mem:
 		in.op = opMovRR32 // rm <- reg
 	case op == 0x8B && !in.mem:

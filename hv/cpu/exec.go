@@ -146,6 +146,16 @@ func (c *CPU) exec(in *insn) {
 		c.movsB(in)
 	case opTestRI32:
 		c.setLazy(lfLogic, 0, c.r[in.rm]&in.imm, 0, 0)
+	case opSetccR8:
+		c.set8(in.rm, b2u(c.condFast(uint8(in.imm2))))
+	case opCmovRR32:
+		if c.condFast(uint8(in.imm2)) {
+			c.r[in.reg] = c.r[in.rm]
+		}
+	case opBtRR32:
+		c.setFlagBits(FlagCF, c.r[in.rm]>>(c.r[in.reg]&31)&1)
+	case opBtRI32:
+		c.setFlagBits(FlagCF, c.r[in.rm]>>in.imm&1)
 
 	// ---- ALU 00..3F ----
 	case 0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39:
