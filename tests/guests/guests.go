@@ -15,7 +15,8 @@
 // programs mkbzimage and gencompute) and leaves in its directory, per guest
 // NAME: NAME.elf (PT_LOAD p_paddr = physical, e_entry = 0x100000), NAME.bin
 // (the loaded part, objcopy -O binary), NAME.bzImage (boot protocol 2.10)
-// and NAME.map; plus compute-multiboot.elf for qemu-system-i386 -kernel.
+// and NAME.map; plus compute-multiboot.elf and kernlike-multiboot.elf for
+// qemu-system-i386 -kernel.
 //
 // Expect(name) returns the expectation in expect/NAME.txt: the exact console
 // lines, how the run must end and the order of hypercalls with their
@@ -33,7 +34,12 @@
 //	src/guest.ld      head at 0x100000, the rest at PAGE_OFFSET + physical
 //	src/NAME.c        one guest each (guest_main, guest_trap)
 //	src/multiboot.S, mbkern.c, multiboot.ld   compute for qemu-system-i386
+//	src/kernlike.c, decompress.c, inflate.c, kernlike.ld, kernlike_payload.S
+//	                  the kernel-shaped benchmark: its own DEFLATE inflater run
+//	                  under linear_pages (head.S with HEAD_DECOMPRESS), then a
+//	                  boot-like phase; also kernlike-multiboot.elf for QEMU
 //	mkbzimage/        the bzImage packer;  gencompute/  compute's reference values
+//	genkernlike/      kernlike's payload (compress/flate) and reference CRC
 //
 // To add a guest: write src/NAME.c, add it to LGUEST_GUESTS in the Makefile
 // and write expect/NAME.txt; the tests then build, check and run it.

@@ -358,26 +358,30 @@ func TestHvBootParse(t *testing.T) {
 	}
 }
 
-// TestComputeMultibootQEMU runs the multiboot build of compute under
-// qemu-system-i386 when it is installed: the C workload must agree with the
-// Go reference on a real (emulated) x86.
-func TestComputeMultibootQEMU(t *testing.T) {
+// TestMultibootQEMU runs the multiboot builds of compute and kernlike under
+// qemu-system-i386 when it is installed: the C workloads must agree with the
+// Go references on a real (emulated) x86.
+func TestMultibootQEMU(t *testing.T) {
 	qemu, err := exec.LookPath("qemu-system-i386")
 	if err != nil {
 		t.Skip("qemu-system-i386 not installed")
 	}
 	dir := built(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, "-kernel", filepath.Join(dir, "compute-multiboot.elf"),
-		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")
-	out, err := cmd.Output()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 33 {
-		t.Fatalf("qemu: %v (want exit status 33 = PASS)\n%s", err, out)
-	}
-	if !strings.HasSuffix(string(out), "compute-multiboot: PASS\n") {
-		t.Fatalf("output does not end with PASS:\n%s", out)
+	for _, name := range []string{"compute-multiboot", "kernlike-multiboot"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, qemu, "-kernel", filepath.Join(dir, name+".elf"),
+				"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+				"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")
+			out, err := cmd.Output()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 33 {
+				t.Fatalf("qemu: %v (want exit status 33 = PASS)\n%s", err, out)
+			}
+			if !strings.HasSuffix(string(out), name+": PASS\n") {
+				t.Fatalf("output does not end with PASS:\n%s", out)
+			}
+		})
 	}
 }
