@@ -473,7 +473,8 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.movsB(in)
 			case opAluLoad32:
 				// cmp/add/sub/and/or/xor m32, r32: DEFLATE's bounds checks
-				// against its state (cmp out_end, %edx)
+				// against its state (cmp out_end, %edx); adc/sbb go
+				// through aluOp for the carry
 				lin := c.linR(in.seg, c.ea(in), 4)
 				var b uint32
 				if e := &c.rt[lin>>12&tlbMask]; e.tag == (lin+3)>>12+1 {
@@ -492,6 +493,15 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				case 0:
 					c.setLazy(lfAdd, 0, a+b, a, b)
 					c.r[in.reg] = a + b
+				case 6:
+					c.setLazy(lfLogic, 0, a^b, 0, 0)
+					c.r[in.reg] = a ^ b
+				case 4:
+					c.setLazy(lfLogic, 0, a&b, 0, 0)
+					c.r[in.reg] = a & b
+				case 1:
+					c.setLazy(lfLogic, 0, a|b, 0, 0)
+					c.r[in.reg] = a | b
 				default:
 					c.r[in.reg] = c.aluOp(uint8(in.imm2&7), a, b, 4)
 				}
