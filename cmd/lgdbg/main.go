@@ -490,6 +490,9 @@ func runUnderGDB(m *hv.Machine, o *options, stderr io.Writer) (s hv.Stop, killed
 			return m.Pause(), false
 		}
 		if o.maxInsns != 0 && s.ICount >= o.maxInsns && !s.Reason.Terminal() {
+			// gdb resumed past the limit and the Guest stopped: the
+			// limit is why the run ends, whatever stopped it last.
+			s.Reason = hv.StopInstructionLimit
 			return s, false
 		}
 		// Paused by gdb (or not yet started): the next run's stop
