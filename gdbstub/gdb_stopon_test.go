@@ -1,44 +1,31 @@
 package gdbstub
 
 import (
-	"context"
-	"os/exec"
+	"fmt"
 	"regexp"
 	"testing"
-	"time"
 )
 
 // TestRealGDBStopOn: `monitor stop-on` arms Host-event stops; `continue`
 // stops there as a SIGTRAP stop with an O line naming the event; listing
 // and clearing work; a bad word is explained.
 func TestRealGDBStopOn(t *testing.T) {
-	gdb, err := exec.LookPath("gdb")
-	if err != nil {
-		t.Skip("gdb not installed")
-	}
+	gdbPath(t)
 	m := newDemo(t)
 	addr, logs := serveTCP(t, m)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gdb, "-batch", "-nx",
-		"-ex", "set architecture i386",
-		"-ex", "target remote "+addr,
-		"-ex", "monitor stop-on hcall:bogus",
-		"-ex", "monitor stop-on hcall:NEW_PGTABLE",
-		"-ex", "monitor stop-on",
-		"-ex", "continue",
-		"-ex", "print $icount",
-		"-ex", "monitor stop-on -d",
-		"-ex", "monitor stop-on linear-off",
-		"-ex", "monitor stop-on trap:14",
-		"-ex", "continue",
-		"-ex", "monitor stop-on -d",
-		"-ex", "continue")
-	out, err := cmd.CombinedOutput()
-	t.Logf("gdb output:\n%s", out)
-	if err != nil {
-		t.Fatalf("gdb: %v\nstub log:\n%s", err, logs())
-	}
+	out := runGDB(t, addr, logs, nil,
+		"monitor stop-on hcall:bogus",
+		"monitor stop-on hcall:NEW_PGTABLE",
+		"monitor stop-on",
+		"continue",
+		"print $icount",
+		"monitor stop-on -d",
+		"monitor stop-on linear-off",
+		"monitor stop-on trap:14",
+		"continue",
+		"monitor stop-on -d",
+		"continue",
+	)
 	var newPgtable uint64
 	evs, _ := m.Events(0)
 	for _, e := range evs {
@@ -63,22 +50,11 @@ func TestRealGDBStopOn(t *testing.T) {
 		`lgdbg: the Guest is dead: power-off`,
 		`\[Inferior 1 \(Remote target\) exited normally\]`,
 	} {
-		if !regexp.MustCompile(re).Match(out) {
+		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("no match for %q", re)
 		}
 	}
-	if m := regexp.MustCompile(`stopped on hcall:NEW_PGTABLE at icount (\d+)`).FindSubmatch(out); m != nil && string(m[1]) != itoa(newPgtable) {
+	if m := regexp.MustCompile(`stopped on hcall:NEW_PGTABLE at icount (\d+)`).FindStringSubmatch(out); m != nil && m[1] != fmt.Sprint(newPgtable) {
 		t.Errorf("stopped at icount %s, the NEW_PGTABLE event is at %d", m[1], newPgtable)
-	}
-}
-
-func itoa(n uint64) string {
-	b := []byte{}
-	for {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-		if n == 0 {
-			return string(b)
-		}
 	}
 }

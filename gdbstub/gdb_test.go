@@ -53,6 +53,39 @@ func serveTCP(t testing.TB, m *hv.Machine) (addr string, logs func() string) {
 	}
 }
 
+// gdbPath is Debian's gdb, or skips the test where it is not installed.
+func gdbPath(t testing.TB) string {
+	t.Helper()
+	gdb, err := exec.LookPath("gdb")
+	if err != nil {
+		t.Skip("gdb not installed")
+	}
+	return gdb
+}
+
+// runGDB runs gdb in batch mode against the stub at addr: the setup
+// commands, then `target remote`, then cmds, each one -ex. It logs gdb's
+// output and fails the test, with the stub's log, if gdb fails.
+func runGDB(t testing.TB, addr string, logs func() string, setup []string, cmds ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	args := []string{"-batch", "-nx", "-ex", "set architecture i386"}
+	for _, c := range setup {
+		args = append(args, "-ex", c)
+	}
+	args = append(args, "-ex", "target remote "+addr)
+	for _, c := range cmds {
+		args = append(args, "-ex", c)
+	}
+	out, err := exec.CommandContext(ctx, gdbPath(t), args...).CombinedOutput()
+	t.Logf("gdb output:\n%s", out)
+	if err != nil {
+		t.Fatalf("gdb: %v\nstub log:\n%s", err, logs())
+	}
+	return string(out)
+}
+
 // kernelEntry finds, on a separate Machine, the first instruction the demo
 // guest runs at PAGE_OFFSET after its first NEW_PGTABLE (linear_pages off):
 // a breakpoint there exercises the whole handoff. Found by running, not
@@ -87,36 +120,22 @@ func kernelEntry(t testing.TB) uint32 {
 // developer would: registers at the entry point, disassembly, a step, a
 // breakpoint across the linear_pages handoff, monitor commands, detach.
 func TestRealGDB(t *testing.T) {
-	gdb, err := exec.LookPath("gdb")
-	if err != nil {
-		t.Skip("gdb not installed")
-	}
+	gdbPath(t)
 	bp := kernelEntry(t)
 	m := newDemo(t)
 	entry := m.Regs().EIP
 	addr, logs := serveTCP(t, m)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gdb, "-batch", "-nx",
-		"-ex", "set architecture i386",
-		"-ex", "target remote "+addr,
-		"-ex", "info registers",
-		"-ex", "x/4i $pc",
-		"-ex", "stepi",
-		"-ex", "print/x $pc",
-		"-ex", fmt.Sprintf("break *%#x", bp),
-		"-ex", "continue",
-		"-ex", "print/x $eip",
-		"-ex", "monitor walk 0x100000",
-		"-ex", "monitor linear",
-		"-ex", "detach")
-	out, err := cmd.CombinedOutput()
-	t.Logf("gdb output:\n%s", out)
-	if err != nil {
-		t.Fatalf("gdb: %v\nstub log:\n%s", err, logs())
-	}
-	text := string(out)
+	text := runGDB(t, addr, logs, nil,
+		"info registers",
+		"x/4i $pc",
+		"stepi",
+		"print/x $pc",
+		fmt.Sprintf("break *%#x", bp),
+		"continue",
+		"print/x $eip",
+		"monitor walk 0x100000",
+		"monitor linear",
+		"detach")
 
 	entryHex := fmt.Sprintf("%#x", entry)
 	// detach resumed the Guest: it runs on to its power-off.
@@ -157,10 +176,7 @@ func TestRealGDB(t *testing.T) {
 // loop clears (rep stos from edi), an rwatch nobody triggers, and the exit
 // report when the guest powers off with gdb attached.
 func TestRealGDBWatch(t *testing.T) {
-	gdb, err := exec.LookPath("gdb")
-	if err != nil {
-		t.Skip("gdb not installed")
-	}
+	gdbPath(t)
 	// Where the clearing loop starts storing: edi after the first two
 	// instructions (cld; mov $start,%edi), found by running.
 	probe := newDemo(t)
@@ -173,27 +189,18 @@ func TestRealGDBWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr, logs := serveTCP(t, m)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gdb, "-batch", "-nx",
-		"-ex", "set architecture i386",
-		"-ex", "target remote "+addr,
-		"-ex", fmt.Sprintf("watch *(int *)%#x", dst),
-		"-ex", "continue",
-		"-ex", "delete",
-		"-ex", "continue")
-	out, err := cmd.CombinedOutput()
-	t.Logf("gdb output:\n%s", out)
-	if err != nil {
-		t.Fatalf("gdb: %v\nstub log:\n%s", err, logs())
-	}
+	out := runGDB(t, addr, logs, nil,
+		fmt.Sprintf("watch *(int *)%#x", dst),
+		"continue",
+		"delete",
+		"continue")
 	for _, re := range []string{
 		fmt.Sprintf(`Hardware watchpoint 1: \*\(int \*\)%#x`, dst),
 		`Old value = 305419896\s+New value = 0`,
 		`lgdbg: the Guest is dead: power-off`,
 		`\[Inferior 1 \(Remote target\) exited normally\]`,
 	} {
-		if !regexp.MustCompile(re).MatchString(string(out)) {
+		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("no match for %q", re)
 		}
 	}
