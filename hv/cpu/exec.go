@@ -214,13 +214,13 @@ func (c *CPU) exec(in *insn) {
 		v := c.peek(0, in.size)
 		c.r[ESP] += uint32(in.size)
 		c.setReg(uint8(in.op&7), in.size, v)
-	case 0x60:
+	case opcPusha:
 		c.pusha(in)
-	case 0x61:
+	case opcPopa:
 		c.popa(in)
-	case 0x62:
+	case opcBound:
 		c.bound(in)
-	case 0x63:
+	case opcArpl:
 		c.arpl(in)
 	case 0x68, 0x6A:
 		c.pushN(in.imm, in.size)
@@ -271,19 +271,19 @@ func (c *CPU) exec(in *insn) {
 		c.setRM(in, c.getReg(in.reg, in.size))
 	case 0x8A, 0x8B:
 		c.setReg(in.reg, in.size, c.getRM(in))
-	case 0x8C:
+	case opcMovEwSw:
 		sel := uint32(c.seg[in.reg].Sel)
 		if in.mem {
 			c.write16(c.linW(in.seg, c.ea(in), 2), uint16(sel))
 		} else {
 			c.setReg(in.rm, in.size, sel)
 		}
-	case 0x8D:
+	case opcLea:
 		v := c.ea(in)
 		c.setReg(in.reg, in.size, v)
-	case 0x8E:
+	case opcMovSwEw:
 		c.writeSeg(SReg(in.reg), uint16(c.getRMs(in, 2)))
-	case 0x8F:
+	case opcPopEv:
 		// POP r/m: the address is computed with ESP already incremented.
 		v := c.peek(0, in.size)
 		old := c.r[ESP]
@@ -296,40 +296,40 @@ func (c *CPU) exec(in *insn) {
 		} else {
 			c.setReg(in.rm, in.size, v)
 		}
-	case 0x90:
+	case opcNop:
 		// NOP / PAUSE
 	case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97:
 		r := uint8(in.op & 7)
 		a, b := c.getReg(0, in.size), c.getReg(r, in.size)
 		c.setReg(0, in.size, b)
 		c.setReg(r, in.size, a)
-	case 0x98:
+	case opcCbw:
 		if in.size == 2 {
 			c.setReg(0, 2, uint32(int32(int8(c.r[EAX]))))
 		} else {
 			c.r[EAX] = uint32(int32(int16(c.r[EAX])))
 		}
-	case 0x99:
+	case opcCwd:
 		if in.size == 2 {
 			c.setReg(regEDX, 2, uint32(int32(int16(c.r[EAX]))>>16))
 		} else {
 			c.r[EDX] = uint32(int32(c.r[EAX]) >> 31)
 		}
-	case 0x9A:
+	case opcCallFar:
 		c.farCall(uint16(in.imm2), in.imm, in.size)
-	case 0x9B:
+	case opcFwait:
 		c.fwait()
-	case 0x9C:
+	case opcPushf:
 		f := c.getFlags() &^ (FlagVM | FlagRF)
 		c.pushN(f, in.size)
-	case 0x9D:
+	case opcPopf:
 		v := c.peek(0, in.size)
 		c.popf(v, in.size)
 		c.r[ESP] += uint32(in.size)
-	case 0x9E:
+	case opcSahf:
 		ah := c.r[EAX] >> 8 & 0xFF
 		c.setFlagBits(FlagSF|FlagZF|FlagAF|FlagPF|FlagCF, ah)
-	case 0x9F:
+	case opcLahf:
 		f := c.getFlags()&(FlagSF|FlagZF|FlagAF|FlagPF|FlagCF) | 2
 		c.r[EAX] = c.r[EAX]&^0xFF00 | f<<8
 	case 0xA0, 0xA1:
@@ -362,9 +362,9 @@ func (c *CPU) exec(in *insn) {
 		c.loadFarPtr(in)
 	case 0xC6, 0xC7:
 		c.setRM(in, in.imm)
-	case 0xC8:
+	case opcEnter:
 		c.enter(in)
-	case 0xC9:
+	case opcLeave:
 		v := c.readN(c.linR(uint8(SS), c.r[EBP], uint32(in.size)), in.size)
 		if in.size == 2 {
 			c.r[ESP] = c.r[EBP] + 2
@@ -375,23 +375,23 @@ func (c *CPU) exec(in *insn) {
 		}
 	case 0xCA, 0xCB:
 		c.farRet(in)
-	case 0xCC:
+	case opcInt3:
 		c.softInt(VecBP, true)
-	case 0xCD:
+	case opcIntIb:
 		c.softInt(int(in.imm&0xFF), true)
-	case 0xCE:
+	case opcInto:
 		if c.of() {
 			c.softInt(VecOF, true)
 		}
-	case 0xCF:
+	case opcIret:
 		c.iret(in)
-	case 0xF1:
+	case opcInt1:
 		// INT1 (ICEBP): a trap through vector 1 without the DPL check.
 		c.softInt(VecDB, false)
-	case 0xD6:
+	case opcSalc:
 		// SALC: AL = CF ? 0xFF : 0
 		c.setReg(0, 1, -c.cf())
-	case 0xD7:
+	case opcXlat:
 		a := c.r[EBX] + c.r[EAX]&0xFF
 		if in.a16 {
 			a &= 0xFFFF
@@ -401,7 +401,7 @@ func (c *CPU) exec(in *insn) {
 		c.x87(in)
 	case 0xE0, 0xE1, 0xE2, 0xE3:
 		c.loop(in)
-	case 0xE8:
+	case opcCallRel:
 		t := c.relTarget(in)
 		if c.schkR[CS] {
 			c.checkCSLimit(t)
@@ -410,17 +410,17 @@ func (c *CPU) exec(in *insn) {
 		c.eip = t
 	case 0xE9, 0xEB:
 		c.jumpRel(in)
-	case 0xEA:
+	case opcJmpFar:
 		c.farJump(uint16(in.imm2), in.imm, in.size)
-	case 0xF4:
+	case opcHlt:
 		c.privileged(in)
-	case 0xF5:
+	case opcCmc:
 		c.setFlagBits(FlagCF, c.cf()^1)
 	case 0xF6, 0xF7:
 		c.group3(in)
-	case 0xF8:
+	case opcClc:
 		c.setFlagBits(FlagCF, 0)
-	case 0xF9:
+	case opcStc:
 		c.setFlagBits(FlagCF, FlagCF)
 	case 0xFA, 0xFB:
 		// CLI/STI: CPL > IOPL (always 0 here) -> #GP(0).
@@ -428,19 +428,19 @@ func (c *CPU) exec(in *insn) {
 			c.raise(VecGP, 0, true)
 		}
 		c.privileged(in)
-	case 0xFC:
+	case opcCld:
 		c.flags &^= FlagDF
-	case 0xFD:
+	case opcStd:
 		c.flags |= FlagDF
-	case 0xFE:
+	case opcGroup4:
 		c.incDecRM(in, in.reg == 1)
-	case 0xFF:
+	case opcGroup5:
 		c.group5(in)
 
 	// ---- two-byte opcodes ----
-	case 0x100:
+	case opcGroup6:
 		c.group6(in)
-	case 0x101:
+	case opcGroup7:
 		c.group7(in)
 	case 0x102, 0x103:
 		c.larLsl(in)
@@ -450,13 +450,13 @@ func (c *CPU) exec(in *insn) {
 		c.privileged(in)
 	case 0x10D, 0x118, 0x119, 0x11A, 0x11B, 0x11C, 0x11D, 0x11E, 0x11F:
 		// prefetch hints and the long NOP space
-	case 0x131:
+	case opcRdtsc:
 		c.rdtsc()
-	case 0x133:
+	case opcRdpmc:
 		c.raise(VecGP, 0, true) // RDPMC with CR4.PCE = 0
-	case 0x134:
+	case opcSysenter:
 		c.raise(VecGP, 0, true) // SYSENTER with SYSENTER_CS = 0 (spec §9.2 step 7)
-	case 0x135:
+	case opcSysexit:
 		c.raise(VecGP, 0, true) // SYSEXIT at CPL != 0
 	case 0x140, 0x141, 0x142, 0x143, 0x144, 0x145, 0x146, 0x147, 0x148, 0x149, 0x14A, 0x14B, 0x14C, 0x14D, 0x14E, 0x14F:
 		v := c.getRM(in) // the source is read (and may fault) even if not moved
@@ -465,13 +465,13 @@ func (c *CPU) exec(in *insn) {
 		}
 	case 0x190, 0x191, 0x192, 0x193, 0x194, 0x195, 0x196, 0x197, 0x198, 0x199, 0x19A, 0x19B, 0x19C, 0x19D, 0x19E, 0x19F:
 		c.setRM(in, b2u(c.cond(uint8(in.op&0xF))))
-	case 0x1A2:
+	case opcCpuid:
 		c.cpuid()
 	case 0x1A3, 0x1AB, 0x1B3, 0x1BB, 0x1BA:
 		c.bitTest(in)
 	case 0x1A4, 0x1A5, 0x1AC, 0x1AD:
 		c.shiftDouble(in)
-	case 0x1AE:
+	case opcGroup15:
 		c.group15(in)
 	case 0x1B0, 0x1B1:
 		c.cmpxchg(in)
@@ -493,13 +493,13 @@ func (c *CPU) exec(in *insn) {
 		c.bitScan(in)
 	case 0x1C0, 0x1C1:
 		c.xadd(in)
-	case 0x1C3:
+	case opcMovnti:
 		// MOVNTI m32, r32 (SSE2): a plain store for us
 		if !in.mem {
 			c.raise(VecUD, 0, false)
 		}
 		c.write32(c.linW(in.seg, c.ea(in), 4), c.r[in.reg])
-	case 0x1C7:
+	case opcGroup9:
 		c.cmpxchg8b(in)
 	case 0x1C8, 0x1C9, 0x1CA, 0x1CB, 0x1CC, 0x1CD, 0x1CE, 0x1CF:
 		r := uint8(in.op & 7)
@@ -508,7 +508,7 @@ func (c *CPU) exec(in *insn) {
 		} else {
 			c.r[r] = bits.ReverseBytes32(c.r[r])
 		}
-	case 0x177:
+	case opcEmms:
 		c.fpuCheck()
 		c.fpu.emms()
 	case opUD:
@@ -601,9 +601,9 @@ func (c *CPU) loop(in *insn) {
 	}
 	take := n != 0
 	switch in.op {
-	case 0xE0:
+	case opcLoopne:
 		take = take && !c.zf()
-	case 0xE1:
+	case opcLoope:
 		take = take && c.zf()
 	}
 	if take {
