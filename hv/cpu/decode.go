@@ -1,7 +1,7 @@
 package cpu
 
 // The decoder turns instruction bytes into an insn once; the decode cache
-// (cache.go) keeps the result per physical page, so the interpreter never
+// (codePage in run.go) keeps the result per physical page, so the interpreter never
 // looks at prefixes, ModRM or SIB bytes again.
 
 // insn is one decoded instruction.

@@ -5,7 +5,7 @@ import (
 	"math/bits"
 )
 
-// How the CPU is built (DESIGN.md "CPU"):
+// How the CPU is built:
 //
 //   - Decode once: decode.go turns bytes into an insn (handler number,
 //     operand size, ModRM split into base/index/scale/disp/segment,

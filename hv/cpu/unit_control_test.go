@@ -1,7 +1,7 @@
 package cpu
 
 // Self-modifying code (Linux patches its own code at boot: alternatives,
-// paravirt patching; DESIGN.md "CPU"), and the execution-control contract
+// paravirt patching), and the execution-control contract
 // the Host and gdb stub rely on (api.go): Run budgets, RequestStop,
 // breakpoints and watchpoints.
 
