@@ -342,50 +342,12 @@ func lastEvents(m *hv.Machine, n int, keep func(hv.Event) bool) []hv.Event {
 	return out
 }
 
-// hcallArgNames names each hypercall's arguments (spec §3.2).
-var hcallArgNames = map[int][]string{
-	hcall.LguestInit:    {"lguest_data"},
-	hcall.Shutdown:      {"msg", "reason"},
-	hcall.NewPgtable:    {"pgdir"},
-	hcall.FlushTLB:      {"all"},
-	hcall.LoadIDTEntry:  {"vector", "lo", "hi"},
-	hcall.SetStack:      {"ss", "esp", "pages"},
-	hcall.TS:            {"ts"},
-	hcall.SetClockevent: {"ns"},
-	hcall.SetPMD:        {"pmd", "index"},
-	hcall.SetPTE:        {"pgdir", "va", "pte", "pte_hi"},
-	hcall.SetPGD:        {"pgdir", "index"},
-	hcall.LoadTLS:       {"tls", "cpu"},
-	hcall.Notify:        {"addr"},
-	hcall.LoadGDTEntry:  {"index", "lo", "hi"},
-}
-
-// decodeHcall renders a hypercall event with named arguments.
+// decodeHcall renders a hypercall event with hv/hcall's decoder: flags,
+// indices, queue names, reasons and times, then where the Guest made it.
 func decodeHcall(m *hv.Machine, e hv.Event) string {
+	d, _ := m.DecodeHcall(e)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-9d %-15s", e.ICount, e.Name)
-	names := hcallArgNames[e.Nr]
-	for i, a := range e.Args {
-		name := fmt.Sprintf("arg%d", i+1)
-		if i < len(names) {
-			name = names[i]
-		}
-		fmt.Fprintf(&b, " %s=%#x", name, a)
-		if s := m.HcallArgName(e.Nr, i, a); s != "" {
-			b.WriteString(" " + s) // the kernel object it is the load address of
-		}
-	}
-	if e.Nr == hcall.Shutdown && len(e.Args) > 1 {
-		switch e.Args[1] {
-		case 1:
-			b.WriteString(" (power off)")
-		case 2:
-			b.WriteString(" (restart)")
-		}
-	}
-	if e.Text != "" {
-		b.WriteString(" " + e.Text)
-	}
+	fmt.Fprintf(&b, "%-9d %s", e.ICount, d.String())
 	if e.Async {
 		b.WriteString(" [async ring]")
 	}

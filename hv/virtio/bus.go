@@ -502,3 +502,36 @@ func (b *Bus) Devices() []DeviceInfo {
 	}
 	return out
 }
+
+// queueNames names a device type's virtqueues in the Guest driver's order
+// (virtio_console: receiveq then transmitq).
+var queueNames = map[uint8][]string{TypeConsole: {"receiveq", "transmitq"}}
+
+// NotifyName says what a NOTIFY address is on this bus, for people: a
+// device's status entry ("console status"), a queue's ring ("console queue
+// 1 (transmitq)"), an early-console string, or a bad address (what
+// Notify would do with it, spec §2.7, §3.3.15); "" for 0. It reads only
+// the layout fixed before Install, so any goroutine may call it while the
+// Guest runs.
+func (b *Bus) NotifyName(addr uint32) string {
+	if addr == 0 {
+		return ""
+	}
+	for _, d := range b.devs {
+		if addr == b.ram+d.off {
+			return d.name + " status"
+		}
+		for qi, vq := range d.queues {
+			if addr == vq.pfn*mem.PageSize {
+				if n := queueNames[d.typ]; qi < len(n) {
+					return fmt.Sprintf("%s queue %d (%s)", d.name, qi, n[qi])
+				}
+				return fmt.Sprintf("%s queue %d", d.name, qi)
+			}
+		}
+	}
+	if addr >= b.GuestLimit() {
+		return "bad address"
+	}
+	return "early console string"
+}

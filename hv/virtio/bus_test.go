@@ -396,3 +396,23 @@ func TestDeviceHooks(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestNotifyName(t *testing.T) {
+	r := newConsoleRig(t)
+	for _, tc := range []struct {
+		addr uint32
+		want string
+	}{
+		{tRAM, "console status"},
+		{tRxAddr, "console queue 0 (receiveq)"},
+		{tTxAddr, "console queue 1 (transmitq)"},
+		{tTxAddr + 8, "early console string"}, // inside a ring page
+		{0x2000, "early console string"},
+		{tConsLimit, "bad address"},
+		{0, ""},
+	} {
+		if got := r.bus.NotifyName(tc.addr); got != tc.want {
+			t.Errorf("NotifyName(%#x) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}

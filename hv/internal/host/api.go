@@ -94,6 +94,7 @@ func (h *Host) CPU() *cpu.CPU            { return h.cpu }
 func (h *Host) Tables() *pgtable.Tables  { return h.pt }
 func (h *Host) Mem() *mem.Phys           { return h.mem }
 func (h *Host) Console() *virtio.Console { return h.con }
+func (h *Host) Bus() *virtio.Bus         { return h.bus }
 func (h *Host) Events() *event.Log       { return h.events }
 func (h *Host) PAE() bool                { return h.pae }
 func (h *Host) RAM() uint32              { return h.ram }
