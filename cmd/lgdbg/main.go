@@ -55,7 +55,20 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: lgdbg run [flags] [bzImage|vmlinux]
+	fmt.Fprint(w, strings.Replace(usageText, "UNTIL\n", untilHelp(), 1))
+}
+
+// untilHelp is hv/event's explanation of the --until words, indented
+// under the flag; the README carries the same lines (tests/e2e checks).
+func untilHelp() string {
+	var b strings.Builder
+	for _, l := range event.WordHelp(56) {
+		b.WriteString(strings.Repeat(" ", 24) + l + "\n")
+	}
+	return b.String()
+}
+
+const usageText = `usage: lgdbg run [flags] [bzImage|vmlinux]
        lgdbg gdbinit [--gdb HOST:PORT] [vmlinux]   (a gdb command file for the stub)
 
 Runs an lguest guest kernel (32-bit x86 Linux built with CONFIG_LGUEST_GUEST)
@@ -79,15 +92,14 @@ flags:
   --symbols VMLINUX     symbols for the TUI from the kernel's ELF (a bzImage has none)
   --trace FILE          write every event as JSON lines to FILE
   --max-instructions N  stop after N guest instructions
-  --until EVENT         stop at the first EVENT: hcall:NEW_PGTABLE, linear-off,
-                        pgdir, trap:14, console:TEXT, shutdown, kill, ...
+  --until EVENT         stop at the first EVENT:
+UNTIL
   -q                    no run summary
 
 exit status: 0 powered off or stopped where asked, 1 the guest died or halted
 for good, 2 bad flags or input, 3 the trace could not be written, 128+N ended
 cleanly by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129)
-`)
-}
+`
 
 type options struct {
 	mem       string
@@ -353,6 +365,8 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 	out := bufio.NewWriter(stdout)
 	counts := map[hv.EventKind]int{}
 	var handoff *hv.Event
+	var lastHcall hv.Event
+	haveHcall := false
 	m.SetEventHook(func(e hv.Event) {
 		counts[e.Kind]++
 		if e.Kind == event.LinearOff {
@@ -362,6 +376,9 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 			// guest's RAM, leaves in place until the heap doubles.
 			ev := e
 			handoff = &ev
+		}
+		if e.Kind == event.Hypercall {
+			lastHcall, haveHcall = e, true // a copy, for the same reason
 		}
 		if e.Kind == event.Console {
 			out.WriteString(e.Text)
@@ -445,6 +462,10 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 				handoff.ICount, pgdir, handoff.Slot)
 		} else {
 			fmt.Fprintf(stderr, "lgdbg: linear_pages never went off: the guest loaded no page table of its own (no NEW_PGTABLE) before the end\n")
+		}
+		if haveHcall {
+			d, _ := m.DecodeHcall(lastHcall)
+			fmt.Fprintf(stderr, "lgdbg: last hypercall at instruction %d: %s\n", lastHcall.ICount, d.String())
 		}
 		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
 		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",

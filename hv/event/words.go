@@ -53,6 +53,26 @@ func WordList() string {
 	return strings.Join(names, ", ")
 }
 
+// WordHelp explains the words in lines of at most width columns, for the
+// CLI's usage, the TUI's help and the README, which therefore agree.
+func WordHelp(width int) []string {
+	text := "KIND or KIND:ARG, KIND one of " + WordList() +
+		"; e.g. hcall:NEW_PGTABLE, trap:14, trap:#PF, console:TEXT"
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
+}
+
 // Match turns "KIND" or "KIND:ARG" into a predicate on events. The error
 // names what is wrong without naming the flag or command it came from;
 // the front end adds that.
