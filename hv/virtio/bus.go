@@ -504,8 +504,13 @@ func (b *Bus) Devices() []DeviceInfo {
 }
 
 // queueNames names a device type's virtqueues in the Guest driver's order
-// (virtio_console: receiveq then transmitq).
-var queueNames = map[uint8][]string{TypeConsole: {"receiveq", "transmitq"}}
+// (virtio_console: receiveq then transmitq; virtio_blk and virtio_rng
+// have one).
+var queueNames = map[uint8][]string{
+	TypeConsole: {"receiveq", "transmitq"},
+	TypeBlock:   {"requestq"},
+	TypeRNG:     {"inputq"},
+}
 
 // NotifyName says what a NOTIFY address is on this bus, for people: a
 // device's status entry ("console status"), a queue's ring ("console queue
