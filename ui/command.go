@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/lgdbg/lgdbg/hv/event"
 )
 
 // commands is the ":" command line, in the spirit of gdb and the Bochs
@@ -16,23 +18,39 @@ var commands = []struct {
 	{[]string{"walk", "w"}, "walk [ADDR]  walk ADDR in guest and shadow tables (no ADDR: follow EIP)", (*app).cmdWalk},
 	{[]string{"x", "mem"}, "x [ADDR]  dump memory at ADDR (no ADDR: follow ESP)", (*app).cmdMem},
 	{[]string{"break", "b"}, "break [ADDR]  breakpoint at ADDR (default: the cursor)", (*app).cmdBreak},
-	{[]string{"clear", "delete", "d"}, "clear [ADDR]  remove a breakpoint (default: the cursor)", (*app).cmdClear},
-	{[]string{"until"}, "until EVENT  continue to the first EVENT: hcall:NEW_PGTABLE, linear-off, trap:14, pgdir, console:TEXT", func(a *app, arg string) error {
+	{[]string{"clear", "delete", "d"}, "clear [ADDR|N]  delete a breakpoint by address or number (default: the cursor)", (*app).cmdClear},
+	{[]string{"until"}, "until EVENT  continue to the first EVENT: " + strings.Join(event.WordHelp(1000), " "), func(a *app, arg string) error {
 		if arg == "" {
-			return errors.New("until: which event? (e.g. until hcall:NEW_PGTABLE)")
+			return errors.New("which event? " + strings.Join(event.WordHelp(1000), " "))
 		}
 		return a.until(arg)
 	}},
+	{[]string{"next", "n"}, "next  step over a call (n); otherwise stepi", func(a *app, _ string) error { a.cmdNext(nil); return nil }},
+	{[]string{"finish", "fin"}, "finish  run until the current function returns (f)", func(a *app, _ string) error { a.cmdFinish(nil); return nil }},
+	{[]string{"advance", "u"}, "advance ADDR  run to ADDR (u: to the disassembly cursor)", func(a *app, arg string) error {
+		addr := a.cursorAddr()
+		if arg != "" {
+			var err error
+			if addr, err = a.addr(arg); err != nil {
+				return err
+			}
+		}
+		a.cmdAdvance(addr)
+		return nil
+	}},
+	{[]string{"disas", "disassemble"}, "disas [ADDR|SYMBOL]  show the code at ADDR (Tab completes symbols; no ADDR: EIP)", (*app).cmdDisas},
+	{[]string{"info"}, "info break  the breakpoint list: numbers, enabled, hits, the name a hit came from", (*app).cmdInfo},
+	{[]string{"enable"}, "enable N  enable breakpoint N", func(a *app, arg string) error { return a.cmdEnable(arg, true) }},
+	{[]string{"disable"}, "disable N  disable breakpoint N (kept in the list)", func(a *app, arg string) error { return a.cmdEnable(arg, false) }},
 	{[]string{"continue", "c"}, "continue  like c", func(a *app, _ string) error { a.cmdContinue(nil); return nil }},
 	{[]string{"stepi", "si", "s", "i"}, "stepi  like s", func(a *app, _ string) error { a.cmdStep(nil); return nil }},
 	{[]string{"pause", "p"}, "pause  like p", func(a *app, _ string) error { a.cmdPause(nil); return nil }},
 	{[]string{"syntax"}, "syntax gnu|intel  disassembly syntax", (*app).cmdSyntax},
 	{[]string{"devices", "dev"}, "devices  the Guest's devices and their queues (? or Esc closes)", func(a *app, _ string) error {
-		a.help.SetText(deviceListing(a.m.Devices(), a.m.PCIDevices(), a.m.ABI4x()))
-		a.showHelp(true)
+		a.showOverlay(" devices: Esc closes ", deviceListing(a.m.Devices(), a.m.PCIDevices(), a.m.ABI4x()))
 		return nil
 	}},
-	{[]string{"help", "h"}, "help  this help", func(a *app, _ string) error { a.help.SetText(a.helpStr); a.showHelp(true); return nil }},
+	{[]string{"help", "h"}, "help  this help", func(a *app, _ string) error { a.showOverlay(helpTitle, a.helpStr); return nil }},
 	{[]string{"quit", "q"}, "q  quit", func(a *app, _ string) error { a.quit(); return nil }},
 }
 
@@ -54,7 +72,7 @@ func (a *app) exec(line string) error {
 			}
 		}
 	}
-	return fmt.Errorf("unknown command %q (walk, x, break, clear, until, continue, stepi, pause, syntax, devices, help, q)", name)
+	return fmt.Errorf("unknown command %q (%s; Tab completes)", name, strings.Join(primaryNames(), ", "))
 }
 
 func (a *app) addr(arg string) (uint32, error) {
@@ -103,7 +121,7 @@ func (a *app) cmdBreak(arg string) error {
 			return err
 		}
 	}
-	a.setBreak(addr)
+	a.setBreak(addr, arg)
 	return nil
 }
 
@@ -115,7 +133,10 @@ func (a *app) cmdClear(arg string) error {
 			return err
 		}
 	}
-	if !a.bps[addr] {
+	if b, err := a.bpByNum(arg); err == nil && arg != "" && !strings.HasPrefix(arg, "0") {
+		addr = b.addr // "delete 2": gdb's breakpoint number
+	}
+	if a.bpByAddr(addr) == nil {
 		return fmt.Errorf("no breakpoint at %#x", addr)
 	}
 	a.clearBreak(addr)
@@ -129,5 +150,14 @@ func (a *app) cmdSyntax(arg string) error {
 		a.renderDisasm()
 		return nil
 	}
-	return fmt.Errorf("syntax %q: want gnu or intel", arg)
+	return fmt.Errorf("%q: want gnu or intel", arg)
+}
+
+// primaryNames is each command's first name, for the unknown-command error.
+func primaryNames() []string {
+	var out []string
+	for _, c := range commands {
+		out = append(out, c.names[0])
+	}
+	return out
 }

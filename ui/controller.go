@@ -38,8 +38,15 @@ func (a *app) controller() {
 	}
 }
 
-// onStop reports how a pending ":until" ended.
+// onStop counts breakpoint hits and reports how a pending ":until",
+// next, finish or advance ended.
 func (a *app) onStop(st hv.Stop) {
+	if st.Reason == hv.StopBreakpoint {
+		a.mu.Lock()
+		a.hits = append(a.hits, st.EIP)
+		a.mu.Unlock()
+	}
+	a.onRunToStop(st)
 	if a.untilSpec == "" {
 		return
 	}
@@ -89,28 +96,63 @@ func (a *app) followEIP() {
 
 func (a *app) cmdToggleBreak(*tcell.EventKey) {
 	addr := a.cursorAddr()
-	if a.bps[addr] {
+	if a.bpByAddr(addr) != nil {
 		a.clearBreak(addr)
 	} else {
-		a.setBreak(addr)
+		a.setBreak(addr, "")
 	}
 }
 
-func (a *app) setBreak(addr uint32) {
-	if !a.bps[addr] { // the Machine counts one reference per front end
-		a.control(func() { a.m.SetBreakpoint(addr) })
+// setBreak adds a breakpoint at addr; spec is what the user typed for it
+// ("" for the cursor).
+func (a *app) setBreak(addr uint32, spec string) {
+	if spec == "" {
+		spec = a.syms.display(addr)
+		if spec == "" {
+			spec = "(cursor)"
+		}
 	}
+	if b := a.bpByAddr(addr); b != nil {
+		if !b.enabled {
+			a.enableQuiet(b)
+			return
+		}
+		a.setMsg(false, fmt.Sprintf("breakpoint %d is already at %s", b.num, a.describe(addr)))
+		return
+	}
+	a.control(func() { a.m.SetBreakpoint(addr) }) // the Machine counts one reference per front end
 	a.bps[addr] = true
-	a.setMsg(false, "breakpoint at "+a.describe(addr))
+	a.bpNext++
+	a.bplist = append(a.bplist, &breakpoint{num: a.bpNext, addr: addr, spec: spec, enabled: true})
+	a.setMsg(false, fmt.Sprintf("breakpoint %d at %s", a.bpNext, a.describe(addr)))
+	a.renderDisasm()
+}
+
+func (a *app) enableQuiet(b *breakpoint) {
+	b.enabled = true
+	addr := b.addr
+	a.control(func() { a.m.SetBreakpoint(addr) })
+	a.bps[addr] = true
+	a.setMsg(false, fmt.Sprintf("breakpoint %d enabled at %s", b.num, a.describe(addr)))
 	a.renderDisasm()
 }
 
 func (a *app) clearBreak(addr uint32) {
-	if a.bps[addr] {
+	b := a.bpByAddr(addr)
+	if b == nil {
+		return
+	}
+	if b.enabled {
 		a.control(func() { a.m.ClearBreakpoint(addr) })
 	}
 	delete(a.bps, addr)
-	a.setMsg(false, "breakpoint cleared at "+a.describe(addr))
+	for i, x := range a.bplist {
+		if x == b {
+			a.bplist = append(a.bplist[:i:i], a.bplist[i+1:]...)
+			break
+		}
+	}
+	a.setMsg(false, fmt.Sprintf("breakpoint %d deleted at %s", b.num, a.describe(addr)))
 	a.renderDisasm()
 }
 

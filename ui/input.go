@@ -1,9 +1,8 @@
 package ui
 
 import (
-	"strings"
-
 	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
 )
 
 // Keys and the command prompt.
@@ -12,6 +11,20 @@ import (
 // prompt keep their keys, the console sends keys to the Guest, and
 // everything else goes through the keymap.
 func (a *app) onKey(ev *tcell.EventKey) *tcell.EventKey {
+	if a.tooSmall {
+		// Nothing acts unseen behind the "too small" message: only
+		// quitting and pausing, which it does not hide, work.
+		switch {
+		case ev.Key() == tcell.KeyCtrlC:
+			a.cmdPause(ev)
+		case ev.Key() == tcell.KeyRune && ev.Rune() == 'q':
+			a.quit()
+		}
+		return nil
+	}
+	if a.tv.GetFocus() != a.prompt {
+		a.clearMsg() // a message answers the last key; the next one clears it
+	}
 	if a.helpOn {
 		switch {
 		case ev.Key() == tcell.KeyEscape, ev.Key() == tcell.KeyRune && (ev.Rune() == '?' || ev.Rune() == 'q'):
@@ -37,6 +50,8 @@ func (a *app) onKey(ev *tcell.EventKey) *tcell.EventKey {
 			scope = scopeDisasm
 		case paneMemory:
 			scope = scopeMemory
+		case paneHcalls, paneEvents:
+			scope = scopeLog
 		}
 	}
 	if b, found := lookupKey(ev, scope); found {
@@ -77,10 +92,22 @@ func (a *app) promptDone(key tcell.Key) {
 	label, text := a.prompt.GetLabel(), a.prompt.GetText()
 	a.closePrompt()
 	if label == "/" {
-		a.setFilter(strings.TrimSpace(text))
+		a.setSearch(a.search, text)
 		return
+	}
+	if err := a.hist.add(text); err != nil {
+		a.setMsg(true, err.Error())
 	}
 	if err := a.exec(text); err != nil {
 		a.setMsg(true, err.Error())
 	}
+}
+
+// onMouse ignores the mouse behind the "too small" message, as onKey
+// ignores keys.
+func (a *app) onMouse(ev *tcell.EventMouse, action tview.MouseAction) (*tcell.EventMouse, tview.MouseAction) {
+	if a.tooSmall {
+		return nil, action
+	}
+	return ev, action
 }

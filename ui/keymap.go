@@ -23,6 +23,7 @@ const (
 	scopeGlobal  = ""
 	scopeDisasm  = "Disassembly"
 	scopeMemory  = "Memory"
+	scopeLog     = "Hypercalls and Events"
 	scopeConsole = "Console"
 )
 
@@ -44,17 +45,27 @@ var keymap = []binding{
 	{keys: []keySpec{runeKey('s'), runeKey('i')}, label: "s  i", help: "step one instruction (stepi)", act: (*app).cmdStep},
 	{keys: []keySpec{runeKey('w')}, label: "w", help: "set the walk address (:walk ADDR)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "walk ") }},
 	{keys: []keySpec{runeKey('g')}, label: "g", help: "go to an address in the memory pane (:x ADDR)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "x ") }},
+	{keys: []keySpec{runeKey('n')}, label: "n", help: "next: step over a call (in a log pane: next match)", act: (*app).cmdNext},
+	{keys: []keySpec{runeKey('f')}, label: "f", help: "finish: run until the current function returns", act: (*app).cmdFinish},
+	{keys: []keySpec{runeKey('u')}, label: "u", help: "run to the disassembly cursor (:advance)", act: (*app).cmdRunToCursor},
 	{keys: []keySpec{runeKey('b')}, label: "b", help: "toggle a breakpoint at the disassembly cursor", act: (*app).cmdToggleBreak},
+	{keys: []keySpec{runeKey('B')}, label: "B", help: "the breakpoint list (:info break)", act: func(a *app, _ *tcell.EventKey) { a.cmdInfo("break") }},
+	{keys: []keySpec{runeKey('o')}, label: "o", help: "go to a symbol or address in the disassembly (:disas; Tab completes)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "disas ") }},
+	{keys: []keySpec{runeKey('z')}, label: "z", help: "zoom: maximize the focused pane, again to restore", act: (*app).cmdZoom},
+	{keys: []keySpec{runeKey('/')}, label: "/", help: "search a log (the focused one, else Hypercalls); n N in it", act: (*app).logSearchPrompt},
 	{keys: []keySpec{{tcell.KeyTab, 0}, {tcell.KeyBacktab, 0}}, label: "Tab  S-Tab", help: "focus the next / previous pane", act: (*app).cmdCycleFocus},
 	{keys: digitKeys(), label: "1-7", help: "focus pane N (numbers are in the pane titles)", act: func(a *app, ev *tcell.EventKey) { a.focusPane(pane(ev.Rune() - '1')) }},
-	{keys: []keySpec{runeKey('?')}, label: "?", help: "this help (Esc or ? closes it)", act: func(a *app, _ *tcell.EventKey) { a.help.SetText(a.helpStr); a.showHelp(true) }},
+	{keys: []keySpec{runeKey('?')}, label: "?", help: "this help (Esc or ? closes it)", act: func(a *app, _ *tcell.EventKey) { a.showOverlay(helpTitle, a.helpStr) }},
 	{keys: []keySpec{runeKey(':')}, label: ":", help: "command line (commands below; Esc cancels)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt(":", "") }},
-	{keys: []keySpec{runeKey('/')}, label: "/", help: "filter the hypercall log (empty shows all)", act: func(a *app, _ *tcell.EventKey) { a.openPrompt("/", a.filter) }},
 	{keys: []keySpec{runeKey('q')}, label: "q", help: "quit (the guest is paused, not killed)", act: func(a *app, _ *tcell.EventKey) { a.quit() }},
 
 	{keys: []keySpec{{tcell.KeyUp, 0}, {tcell.KeyDown, 0}, runeKey('k'), runeKey('j')}, label: "Up Down j k", scope: scopeDisasm, help: "move the cursor one instruction", act: (*app).disasmMove},
 	{keys: []keySpec{{tcell.KeyPgUp, 0}, {tcell.KeyPgDn, 0}}, label: "PgUp PgDn", scope: scopeDisasm, help: "move the cursor one screen", act: (*app).disasmMove},
 	{keys: []keySpec{runeKey('.')}, label: ".", scope: scopeDisasm, help: "back to EIP (follow it again)", act: (*app).disasmMove},
+	{keys: []keySpec{{tcell.KeyUp, 0}, {tcell.KeyDown, 0}, runeKey('k'), runeKey('j')}, label: "Up Down j k", scope: scopeLog, help: "select the previous / next line (shown in full)", act: (*app).logMove},
+	{keys: []keySpec{{tcell.KeyPgUp, 0}, {tcell.KeyPgDn, 0}, {tcell.KeyHome, 0}, {tcell.KeyEnd, 0}}, label: "PgUp PgDn Home End", scope: scopeLog, help: "one screen; the oldest line; the newest (and follow it)", act: (*app).logMove},
+	{keys: []keySpec{runeKey('n'), runeKey('N')}, label: "n  N", scope: scopeLog, help: "next / previous match", act: (*app).logFind},
+	{keys: []keySpec{{tcell.KeyEnter, 0}}, label: "Enter", scope: scopeLog, help: "expand the line; jump the walk, memory and code to its addresses", act: (*app).logEnter},
 	{keys: []keySpec{{tcell.KeyUp, 0}, {tcell.KeyDown, 0}, runeKey('k'), runeKey('j')}, label: "Up Down j k", scope: scopeMemory, help: "scroll one line", act: (*app).memMove},
 	{keys: []keySpec{{tcell.KeyPgUp, 0}, {tcell.KeyPgDn, 0}}, label: "PgUp PgDn", scope: scopeMemory, help: "scroll one screen", act: (*app).memMove},
 }
@@ -115,13 +126,13 @@ func helpText() string {
 		fmt.Fprintf(&sb, "\n[yellow]%s[-]\n", title)
 	}
 	row := func(keys, help string) {
-		fmt.Fprintf(&sb, "  %-12s %s\n", tview.Escape(keys), tview.Escape(help))
+		fmt.Fprintf(&sb, "  %-18s %s\n", tview.Escape(keys), tview.Escape(help))
 	}
-	for _, scope := range []string{scopeGlobal, scopeDisasm, scopeMemory} {
+	for _, scope := range []string{scopeGlobal, scopeDisasm, scopeLog, scopeMemory} {
 		if scope == scopeGlobal {
 			section("Everywhere but the console")
 		} else {
-			section("In the " + scope + " pane")
+			section("In the " + scope + " pane" + map[bool]string{true: "s"}[scope == scopeLog])
 		}
 		for _, b := range keymap {
 			if b.scope == scope {
@@ -142,10 +153,33 @@ func helpText() string {
 	for _, c := range commands {
 		usage, what, _ := strings.Cut(c.usage, "  ")
 		pad := strings.Repeat(" ", width-len(usage))
-		fmt.Fprintf(&sb, "  %s%s  %s\n", tview.Escape(usage), pad, tview.Escape(strings.TrimSpace(what)))
+		// Long explanations (the until words) wrap under themselves.
+		for i, l := range wrapWords(strings.TrimSpace(what), 72) {
+			if i > 0 {
+				usage, pad = "", strings.Repeat(" ", width)
+			}
+			fmt.Fprintf(&sb, "  %s%s  %s\n", tview.Escape(usage), pad, tview.Escape(l))
+		}
 	}
 	section("Addresses")
 	row("", "hex numbers (0x optional), symbols, registers ($esp), sums: start_kernel+0x10")
 	row("", "mouse: click a pane to focus it")
 	return sb.String()
+}
+
+// wrapWords fills words into lines of at most width columns.
+func wrapWords(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }

@@ -35,6 +35,7 @@ type snapshot struct {
 	linear  bool
 	walk    hv.Walks
 	slot    int
+	curSlot int // Snapshot.CurrentSlot, even under linear_pages
 	gpgdir  uint32
 	code    codeWindow
 	mem     codeWindow
@@ -43,7 +44,7 @@ type snapshot struct {
 	memAlias   uint32
 	memAliased bool
 	events     []hv.Event
-	dropped    bool // events fell out of the ring before we read them
+	lost       uint64 // events that fell out of the ring before we read them
 }
 
 func (a *app) refresher() {
@@ -95,7 +96,7 @@ func (a *app) gather() *snapshot {
 	ms := a.m.Snapshot(hv.View{Walk: &walk, Windows: []hv.Window{code, memory}, Events: true, EventsFrom: a.seq})
 	s := &snapshot{
 		at: time.Now(), running: ms.Running, stop: ms.Stop, regs: ms.Regs, host: ms.Host,
-		linear: ms.Linear, walk: ms.Walk, events: ms.Events,
+		linear: ms.Linear, walk: ms.Walk, events: ms.Events, curSlot: ms.CurrentSlot,
 		code: windowOf(ms.Windows[0]), mem: windowOf(ms.Windows[1]),
 		memAlias: ms.Windows[1].LoadAddr, memAliased: ms.Windows[1].Aliased,
 	}
@@ -104,7 +105,9 @@ func (a *app) gather() *snapshot {
 			s.slot, s.gpgdir = sl.Index, sl.GPgdir
 		}
 	}
-	s.dropped = len(s.events) > 0 && s.events[0].Seq > a.seq
+	if len(s.events) > 0 && s.events[0].Seq > a.seq {
+		s.lost = s.events[0].Seq - a.seq
+	}
 	a.seq = ms.NextEvent
 	return s
 }
@@ -128,7 +131,11 @@ func (a *app) apply(s *snapshot) {
 		a.lastRun = nil
 	}
 	a.snap = s
-	a.takeEvents(s.events, s.dropped)
+	if s.linear && !a.handoff.haveOff {
+		a.handoff.slot = s.curSlot // the slot linear_pages runs in
+	}
+	a.takeEvents(s.events, s.lost)
+	a.takeHits()
 	a.mu.Lock()
 	msg := a.pending
 	a.pending = nil
@@ -136,10 +143,16 @@ func (a *app) apply(s *snapshot) {
 	if msg != nil {
 		a.setMsg(msg.isErr, msg.text)
 	}
-	if small := a.screenH < smallHeight; small != a.small {
-		a.setSmall(small)
-	}
+	a.fixLayout()
+	a.renderAll()
+}
 
+// renderAll draws every pane from the last snapshot.
+func (a *app) renderAll() {
+	s := a.snap
+	if s == nil {
+		return
+	}
 	a.panes[paneRegs].SetText(renderRegs(s.regs, a.prev, a.havePrev))
 	_, _, lw, _ := a.linearTV.GetInnerRect()
 	a.linearTV.SetText(renderLinear(linearState{
@@ -154,31 +167,34 @@ func (a *app) apply(s *snapshot) {
 	walk := renderWalk(s.walk, a.pae, ww)
 	a.panes[paneWalk].SetText(walk)
 	walkRows := 12
-	if a.small {
+	if a.mode == layoutSmall {
 		walkRows = 5 // the notes are clipped; the levels and PA stay
 	}
-	a.main.ResizeItem(a.panes[paneWalk], min(walkLines(walk), walkRows)+2, 0)
-	a.panes[paneWalk].SetTitle(fmt.Sprintf(" 4 Walk %08x%s: guest | shadow ", s.walk.Guest.VAddr, a.followNote()))
+	a.walkRows = min(walkLines(walk), walkRows) + 2
+	if a.mode != layoutZoom {
+		a.main.ResizeItem(a.panes[paneWalk], a.walkRows, 0)
+	}
+	a.panes[paneWalk].SetTitle(walkTitle(s.walk.Guest.VAddr, a.syms.display(s.walk.Guest.VAddr), a.followNote()))
+	a.handoffTV.SetText(renderHandoff(a.handoff))
+	a.renderLogs()
 
 	a.renderDisasm()
 	a.renderMemory()
 	a.renderStatus()
 }
 
-// takeEvents routes new events to their panes.
-func (a *app) takeEvents(evs []hv.Event, dropped bool) {
-	var hc, ev, con strings.Builder
-	if dropped {
-		ev.WriteString("  ... older events fell out of the ring ...\n")
+// takeEvents routes new events to their panes and the handoff summary.
+func (a *app) takeEvents(evs []hv.Event, lost uint64) {
+	var con strings.Builder
+	if lost > 0 {
+		a.logs[paneEvents].lost += int(lost)
 	}
 	for _, e := range evs {
+		a.handoff.see(e)
 		switch e.Kind {
 		case event.Hypercall:
-			l := hcallLine(a.m, e)
-			a.hcalls = append(a.hcalls, l)
-			if a.matchFilter(l) {
-				hc.WriteString(l + "\n")
-			}
+			d, _ := a.m.DecodeHcall(e)
+			a.logs[paneHcalls].add(logLine{text: hcallLine(e, d), ev: e})
 			continue
 		case event.Console:
 			con.WriteString(sanitizeConsole(e.Text))
@@ -186,27 +202,36 @@ func (a *app) takeEvents(evs []hv.Event, dropped bool) {
 		case event.LinearOff:
 			a.linOffAt, a.haveOff = e.ICount, true
 		}
-		ev.WriteString(eventLine(e) + "\n")
+		a.logs[paneEvents].add(logLine{text: eventLine(e), ev: e})
 	}
-	if len(a.hcalls) > 2*maxLogLines {
-		a.hcalls = append([]string(nil), a.hcalls[len(a.hcalls)-maxLogLines:]...)
+	if con.Len() > 0 {
+		fmt.Fprint(a.panes[paneConsole], con.String())
 	}
-	write := func(p pane, s string) {
-		if s == "" {
-			return
-		}
-		// A "\n" is written before a line rather than after it, so the
-		// last line does not leave an empty row at the bottom.
-		tv := a.panes[p]
-		if p != paneConsole && tv.GetText(false) != "" {
-			s = "\n" + s
-		}
-		if p != paneConsole {
-			s = strings.TrimSuffix(s, "\n")
-		}
-		fmt.Fprint(tv, s)
+}
+
+// renderLogs redraws the log panes from their buffers.
+func (a *app) renderLogs() {
+	for _, p := range []pane{paneHcalls, paneEvents} {
+		a.renderLog(p)
 	}
-	write(paneHcalls, hc.String())
-	write(paneEvents, ev.String())
-	write(paneConsole, con.String())
+}
+
+func (a *app) renderLog(p pane) {
+	b, tv := a.logs[p], a.panes[p]
+	_, _, w, h := tv.GetInnerRect()
+	tv.SetText(renderLog(b, h, w, a.logDetail))
+	title := fmt.Sprintf(" %d %s ", p+1, paneNames[p])
+	if b.search != "" {
+		nth, total := b.matches()
+		title = fmt.Sprintf(" %d %s /%s %d/%d ", p+1, paneNames[p], b.search, nth, total)
+	}
+	tv.SetTitle(title)
+}
+
+// logDetail expands a log line's event.
+func (a *app) logDetail(e hv.Event) []string {
+	if d, ok := a.m.DecodeHcall(e); ok {
+		return append(hcallDetail(e, d), eventDetail(e, a.pae)[1:]...)
+	}
+	return eventDetail(e, a.pae)
 }

@@ -10,6 +10,9 @@ import (
 
 // Pane 7, Console: the Guest's text, and keys typed to it.
 
+// maxConsoleLines bounds the console pane (a boot prints a few thousand).
+const maxConsoleLines = 20000
+
 // sanitizeConsole makes Guest output safe to show: newlines and tabs
 // stay, other control characters and invalid UTF-8 become '.', so a
 // Guest printing garbage (the CPU bug case) cannot corrupt the screen.
@@ -42,6 +45,12 @@ func (a *app) consoleKey(ev *tcell.EventKey) *tcell.EventKey {
 	case k == tcell.KeyCtrlC:
 		a.cmdPause(ev)
 		return nil
+	case k == tcell.KeyRune && ev.Modifiers()&tcell.ModAlt != 0:
+		// Esc followed quickly by a key reaches us as Alt-key: the
+		// user left the console and pressed a UI key, which must not
+		// leak into the Guest.
+		a.focusPane(paneDisasm)
+		return a.onKey(tcell.NewEventKey(tcell.KeyRune, ev.Rune(), tcell.ModNone))
 	case k == tcell.KeyRune:
 		b = []byte(string(ev.Rune()))
 	case k == tcell.KeyEnter:

@@ -2,41 +2,38 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/hcall"
 )
 
-// Pane 3, Hypercalls.
+// Pane 3, Hypercalls: hv/hcall's decoding of every hypercall.
 
-func (a *app) matchFilter(line string) bool {
-	return a.filter == "" || strings.Contains(strings.ToLower(line), strings.ToLower(a.filter))
+// hcallLine renders one hypercall for the log: icount, then hv/hcall's
+// decoding (flags, indices, queue names, reasons, times).
+func hcallLine(e hv.Event, d hcall.Decoded) string {
+	async := ""
+	if e.Async {
+		async = " (async)"
+	}
+	return fmt.Sprintf("%10d %s%s", e.ICount, sanitizeConsole(d.String()), async)
 }
 
-func (a *app) setFilter(f string) {
-	a.filter = f
-	var sb strings.Builder
-	for _, l := range a.hcalls {
-		if a.matchFilter(l) {
-			if sb.Len() > 0 {
-				sb.WriteByte('\n')
-			}
-			sb.WriteString(l)
+// hcallDetail is an expanded hypercall line: the raw words beside their
+// meaning, and where the Guest made the call.
+func hcallDetail(e hv.Event, d hcall.Decoded) []string {
+	out := []string{fmt.Sprintf("LHCALL_%s (%d) at eip %#x, icount %d", d.Name, e.Nr, e.EIP, e.ICount)}
+	regs := []string{"ebx", "ecx", "edx", "esi"}
+	for i, a := range e.Args {
+		if i < len(regs) {
+			out = append(out, fmt.Sprintf("%s = %#010x", regs[i], a))
 		}
 	}
-	tv := a.panes[paneHcalls]
-	tv.SetText(sb.String())
-	tv.ScrollToEnd()
-	title := " 3 Hypercalls "
-	if f != "" {
-		title = fmt.Sprintf(" 3 Hypercalls /%s ", f)
+	for _, f := range d.Fields {
+		out = append(out, sanitizeConsole(f))
 	}
-	tv.SetTitle(title)
-}
-
-// hcallLine renders one hypercall for the log: icount, name, arguments,
-// and the Host's decoding of what it did; physical-address arguments name
-// the kernel object they are the load address of (hv.Machine.HcallText).
-func hcallLine(m *hv.Machine, e hv.Event) string {
-	return fmt.Sprintf("%10d %s", e.ICount, sanitizeConsole(strings.TrimPrefix(m.HcallText(e), "hcall ")))
+	if e.Async {
+		out = append(out, "from the async ring (spec §3.4)")
+	}
+	return out
 }

@@ -153,3 +153,12 @@ func (a *app) followNote() string {
 	}
 	return ""
 }
+
+// walkTitle names the walked address and, when the symbol table knows
+// it, the symbol (":walk start_kernel" says so in the title).
+func walkTitle(va uint32, sym, follow string) string {
+	if sym != "" {
+		return fmt.Sprintf(" 4 Walk %08x %s%s: guest | shadow ", va, sym, follow)
+	}
+	return fmt.Sprintf(" 4 Walk %08x%s: guest | shadow ", va, follow)
+}

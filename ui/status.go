@@ -50,6 +50,23 @@ func (a *app) setMsg(isErr bool, text string) {
 		color = "[red]"
 	}
 	a.msg.SetText(color + tview.Escape(text) + "[-]")
+	// A long message (an error listing the event words) wraps onto up
+	// to three rows rather than being cut at the edge.
+	w := max(a.screenW, MinWidth)
+	a.setMsgRows(min(3, (len([]rune(text))+w-1)/w))
+}
+
+func (a *app) clearMsg() {
+	a.msg.SetText("")
+	a.setMsgRows(1)
+}
+
+func (a *app) setMsgRows(n int) {
+	n = max(1, n)
+	if n != a.msgRows {
+		a.msgRows = n
+		a.main.ResizeItem(a.bottom, n, 0)
+	}
 }
 
 // queueMsg sets the message line from another goroutine: the message

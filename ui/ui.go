@@ -54,6 +54,9 @@ type Options struct {
 	// holds the frame: the screenshot tool and the tests copy frames
 	// there, where no draw can race with them. Keep it fast.
 	AfterDraw func(screen tcell.Screen)
+	// HistoryFile keeps the ":" command history across runs ("" = for
+	// this run only); DefaultHistoryFile is the user's state directory.
+	HistoryFile string
 }
 
 // MinWidth and MinHeight are the smallest terminal the layout is drawn
@@ -83,9 +86,6 @@ const (
 
 var paneNames = [numPanes]string{"Registers", "Disassembly", "Hypercalls", "Walk", "Memory", "Events", "Console"}
 
-// maxLogLines bounds the hypercall, event and console panes.
-const maxLogLines = 5000
-
 type message struct {
 	isErr bool
 	text  string
@@ -109,40 +109,51 @@ type app struct {
 	// The pending ":until", controller goroutine only.
 	untilSpec  string
 	untilMatch func(hv.Event) bool
+	runTo      *runTo // a pending next, finish or advance
 
 	mu      sync.Mutex
 	v       view
 	pending *message // for the message line, from queueMsg
+	hits    []uint32 // breakpoint stops the controller saw, for the hit counts
 
 	// The rest belongs to the UI goroutine.
-	root     *tview.Pages
-	main     *tview.Flex
-	panes    [numPanes]*tview.TextView
-	linearTV *tview.TextView
-	status   *tview.TextView
-	msg      *tview.TextView
-	prompt   *tview.InputField
-	bottom   *tview.Pages
-	help     *tview.TextView
-	helpStr  string // the keymap and commands, restored when ? or :help reopens the overlay
-	helpBox  *tview.Flex
-	helpRow  *tview.Flex
-	helpOn   bool
-	bot      *tview.Flex  // the bottom row: memory, events, console
-	side     *tview.Pages // right of the disassembly: hypercalls (and in small mode the bottom row's panes)
-	small    bool         // a short terminal: the bottom row's panes share the side slot
-	screenH  int          // the screen height at the last draw
-	lastFoc  tview.Primitive
+	root                *tview.Pages
+	main                *tview.Flex
+	panes               [numPanes]*tview.TextView
+	linearTV            *tview.TextView
+	status              *tview.TextView
+	msg                 *tview.TextView
+	prompt              *tview.InputField
+	bottom              *tview.Pages
+	help                *tview.TextView
+	helpStr             string // the keymap and commands, restored when ? or :help reopens the overlay
+	helpBox             *tview.Flex
+	helpRow             *tview.Flex
+	helpOn              bool
+	side                *tview.Pages // right of the disassembly: hypercalls (and in small mode the bottom row's panes)
+	handoffTV           *tview.TextView
+	mode                layoutMode
+	layoutW             int  // the width the layout was built for
+	zoomOn              bool // the zoom key maximized a pane
+	zoomed, zoomedBuilt pane
+	walkRows            int  // the walk pane's height, sized to its content
+	msgRows             int  // the message line's height, 1-3 rows as its text needs
+	screenW, screenH    int  // the screen size at the last draw
+	tooSmall            bool // the last draw showed TooSmallMessage
+	lastFoc             tview.Primitive
 
 	snap      *snapshot
 	cur, prev hv.Regs
 	haveCur   bool
 	havePrev  bool
 	listing   []asmLine
-	bps       map[uint32]bool
+	bps       map[uint32]bool // enabled breakpoints, as the disassembly marks them
+	bplist    []*breakpoint   // every breakpoint, in number order
+	bpNext    int
 	syntax    string
-	filter    string
-	hcalls    []string
+	logs      [numPanes]*logBuf // the log panes' lines (Hypercalls, Events)
+	search    pane              // the log pane a "/" prompt searches
+	handoff   handoff
 	linOffAt  uint64
 	haveOff   bool
 	mips      float64
@@ -151,6 +162,7 @@ type app struct {
 	// ready is closed once the screen is initialised (tests inject
 	// events only after that).
 	ready chan struct{}
+	hist  *history
 }
 
 // Run shows the TUI for m until the user quits. The Guest is left paused
@@ -182,9 +194,15 @@ func newApp(m *hv.Machine, opts Options) *app {
 		a.syntax = "intel"
 	}
 	a.syms = symtab{m.Symbols()}
+	a.logs[paneHcalls], a.logs[paneEvents] = newLogBuf(), newLogBuf()
+	var herr error
+	a.hist, herr = loadHistory(opts.HistoryFile)
 	a.v = view{walkFollow: true, memFollow: true, memBytes: 16 * 16, disasmFollow: true, disasmRows: 40}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.build()
+	if herr != nil {
+		a.setMsg(true, herr.Error())
+	}
 	return a
 }
 

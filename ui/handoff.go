@@ -1,0 +1,55 @@
+package ui
+
+import (
+	"fmt"
+
+	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
+	"github.com/lgdbg/lgdbg/hv/hcall"
+)
+
+// The handoff summary: the one line a kernel developer watching the boot
+// wants at all times. LGUEST_INIT (spec §3.3.2) is where the Guest found
+// the Host; the first NEW_PGTABLE ends linear_pages and moves the Guest
+// from the fake 1:1 mapping to its own tables (spec §7.8); every shadow
+// fault after it is demand_page filling the new shadow (spec §7.3).
+type handoff struct {
+	haveInit   bool
+	initICount uint64
+	initEIP    uint32
+	slot       int // the slot in use before the handoff
+	haveOff    bool
+	offICount  uint64
+	offSlot    int
+	faults     int // #PF traps since the handoff
+}
+
+func (h *handoff) see(e hv.Event) {
+	switch {
+	case e.Kind == event.Hypercall && e.Nr == hcall.LguestInit && !h.haveInit:
+		h.haveInit, h.initICount, h.initEIP = true, e.ICount, e.EIP
+	case e.Kind == event.PgdirSwitch && !h.haveOff:
+		h.slot = e.Slot
+	case e.Kind == event.LinearOff && !h.haveOff:
+		h.haveOff, h.offICount, h.offSlot = true, e.ICount, e.Slot
+	case e.Kind == event.Trap && e.Nr == 14 && h.haveOff:
+		h.faults++
+	}
+}
+
+// renderHandoff is the summary line.
+func renderHandoff(h handoff) string {
+	init := tagDim + "LGUEST_INIT not yet" + tagOff
+	if h.haveInit {
+		init = fmt.Sprintf("LGUEST_INIT @%d eip %#x", h.initICount, h.initEIP)
+	}
+	pgt := tagDim + "first NEW_PGTABLE not yet (linear_pages on)" + tagOff
+	if h.haveOff {
+		pgt = fmt.Sprintf("first NEW_PGTABLE @%d slot %d → %d", h.offICount, h.slot, h.offSlot)
+	}
+	faults := ""
+	if h.haveOff {
+		faults = fmt.Sprintf(" │ %d shadow faults since", h.faults)
+	}
+	return "handoff: " + init + " │ " + pgt + faults
+}
