@@ -25,14 +25,29 @@ func (a *app) renderMemory() {
 	a.mu.Unlock()
 	n := min(len(s.mem.data), per*rows)
 	tv.SetText(renderHex(s.mem.base, s.mem.data[:n], s.mem.ok[:n], per))
+	tv.SetTitle(memoryTitle(s.mem.base, follow, s.linear, s.mem.ok[:n]))
+}
+
+// memoryTitle says what the dump is: a virtual address (through the
+// Guest's page tables, or 1:1 under linear_pages), and why bytes show as
+// "??" when some do (issue 12: ":x 0xfffff000" said neither).
+func memoryTitle(base uint32, follow, linear bool, ok []bool) string {
 	note := ""
 	if follow {
 		note = " (ESP)"
 	}
-	if s.memAliased {
-		note += fmt.Sprintf(" (read at load address %08x)", s.memAlias)
+	space := "virtual"
+	if linear {
+		space = "virtual = physical, linear_pages"
 	}
-	tv.SetTitle(fmt.Sprintf(" 5 Memory %08x%s ", s.mem.base, note))
+	unmapped := ""
+	for _, k := range ok {
+		if !k {
+			unmapped = "; ?? = unreadable: not mapped, or beyond guest memory"
+			break
+		}
+	}
+	return fmt.Sprintf(" 5 Memory %08x%s %s%s ", base, note, space, unmapped)
 }
 
 func (a *app) memMove(ev *tcell.EventKey) {

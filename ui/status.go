@@ -22,14 +22,16 @@ func (a *app) renderStatus() {
 // renderStatus is the status line: run state, image, paging mode and the
 // focused pane.
 func renderStatus(s *snapshot, mips float64, name string, pae bool, focus string) string {
-	var state string
+	// The badge, the focused pane and "? help" come first: a narrow
+	// terminal cuts the line's end (issue 12: at 80x24 they fell off).
+	var badge, state string
 	switch {
 	case s.running:
-		state = fmt.Sprintf("[black:green:b] RUNNING [-:-:-] icount %d  %.1f MIPS", s.regs.ICount, mips)
+		badge, state = "[black:green:b] RUNNING [-:-:-]", fmt.Sprintf("icount %d  %.1f MIPS", s.regs.ICount, mips)
 	case s.stop.Reason.Terminal():
-		state = fmt.Sprintf("[white:red:b] DEAD [-:-:-] %s", tview.Escape(s.stop.String()))
+		badge, state = "[white:red:b] DEAD [-:-:-]", tview.Escape(s.stop.String())
 	default:
-		state = fmt.Sprintf("[black:yellow:b] PAUSED [-:-:-] %s", tview.Escape(s.stop.String()))
+		badge, state = "[black:yellow:b] PAUSED [-:-:-]", tview.Escape(s.stop.String())
 	}
 	if name == "" {
 		name = "demo guest"
@@ -39,9 +41,9 @@ func renderStatus(s *snapshot, mips float64, name string, pae bool, focus string
 		mode = "PAE"
 	}
 	if focus != "" {
-		focus = "  [" + focus + "]"
+		focus = " [" + focus + "]"
 	}
-	return fmt.Sprintf("%s  %s %s%s  ? help", state, tview.Escape(name), mode, tview.Escape(focus))
+	return fmt.Sprintf("%s%s  ? help  %s  %s %s", badge, tview.Escape(focus), state, tview.Escape(name), mode)
 }
 
 func (a *app) setMsg(isErr bool, text string) {

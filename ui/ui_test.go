@@ -42,10 +42,17 @@ func start(t *testing.T, w, h int) *harness {
 
 func startImage(t *testing.T, image []byte, w, h int) *harness {
 	t.Helper()
-	return startConfig(t, hv.Config{Image: image}, w, h)
+	return startWith(t, hv.Config{Image: image}, w, h, nil)
 }
 
 func startConfig(t *testing.T, cfg hv.Config, w, h int) *harness {
+	t.Helper()
+	return startWith(t, cfg, w, h, nil)
+}
+
+// startWith starts the UI on a Machine built from cfg, with the options
+// changed by opt (nil: none).
+func startWith(t *testing.T, cfg hv.Config, w, h int, opt func(*Options)) *harness {
 	t.Helper()
 	m, err := hv.New(cfg)
 	if err != nil {
@@ -53,13 +60,17 @@ func startConfig(t *testing.T, cfg hv.Config, w, h int) *harness {
 	}
 	scr := tcell.NewSimulationScreen("UTF-8")
 	hs := &harness{t: t, m: m, scr: scr, done: make(chan error, 1)}
-	a := newApp(m, Options{StartPaused: true, ImageName: "demo", Screen: scr, Refresh: 20 * time.Millisecond,
+	opts := Options{StartPaused: true, ImageName: "demo", Screen: scr, Refresh: 20 * time.Millisecond,
 		AfterDraw: func(s tcell.Screen) {
 			f := CaptureFrame(s)
 			hs.mu.Lock()
 			hs.frame = f
 			hs.mu.Unlock()
-		}})
+		}}
+	if opt != nil {
+		opt(&opts)
+	}
+	a := newApp(m, opts)
 	hs.a = a
 	go func() { hs.done <- a.run() }()
 	t.Cleanup(func() {
@@ -280,7 +291,7 @@ func TestHypercallLogOrderAndFilter(t *testing.T) {
 	if st.Reason != hv.StopUntil || st.Event == nil || st.Event.Name != "NEW_PGTABLE" {
 		t.Errorf("until stopped with %v, want the NEW_PGTABLE event", st)
 	}
-	s := hs.waitFor(fmt.Sprintf("PAUSED  %s", st))
+	s := hs.waitFor(st.String())
 	initRow, newRow := rowOf(s, " LGUEST_INIT lguest_data=0x"), rowOf(s, " NEW_PGTABLE pgdir=0x")
 	if initRow < 0 || newRow < 0 || initRow >= newRow {
 		t.Fatalf("want LGUEST_INIT above NEW_PGTABLE in the log (rows %d, %d):\n%s", initRow, newRow, s)

@@ -268,7 +268,7 @@ func runTUI(m *hv.Machine, o *options, stderr io.Writer) int {
 	if o.intel {
 		syntax = "intel"
 	}
-	if err := ui.Run(m, ui.Options{StartPaused: o.paused, ImageName: imageName(o), Syntax: syntax, Quit: o.signals.done()}); err != nil {
+	if err := ui.Run(m, ui.Options{StartPaused: o.paused, ImageName: imageName(o), Syntax: syntax, Quit: o.signals.done(), HistoryFile: ui.DefaultHistoryFile()}); err != nil {
 		fmt.Fprintf(stderr, "lgdbg: %v\n", err)
 		return exitGuest
 	}
