@@ -167,6 +167,9 @@ func (m *Machine) TryConsoleInput(p []byte) int {
 	return n
 }
 
+// ConsolePending is how many typed bytes the Guest has not taken yet.
+func (m *Machine) ConsolePending() int { return m.h.ConsoleIn().Pending() }
+
 // CloseConsoleInput releases a blocked ConsoleInput (end of stdin).
 func (m *Machine) CloseConsoleInput() { m.h.CloseConsoles() }
 

@@ -24,30 +24,37 @@ func (a *app) renderMemory() {
 	follow := a.v.memFollow
 	a.mu.Unlock()
 	n := min(len(s.mem.data), per*rows)
-	tv.SetText(renderHex(s.mem.base, s.mem.data[:n], s.mem.ok[:n], per))
-	tv.SetTitle(memoryTitle(s.mem.base, follow, s.linear, s.mem.ok[:n]))
+	text := renderHex(s.mem.base, s.mem.data[:n], s.mem.ok[:n], per)
+	if note := unreadableNote(s.mem.ok[:n]); note != "" {
+		text = note + "\n" + text
+	}
+	tv.SetText(text)
+	tv.SetTitle(memoryTitle(s.mem.base, follow, s.linear))
 }
 
-// memoryTitle says what the dump is: a virtual address (through the
-// Guest's page tables, or 1:1 under linear_pages), and why bytes show as
-// "??" when some do (issue 12: ":x 0xfffff000" said neither).
-func memoryTitle(base uint32, follow, linear bool, ok []bool) string {
+// unreadableNote explains "??" above a dump that has some (issue 12:
+// ":x 0xfffff000" showed them without saying why).
+func unreadableNote(ok []bool) string {
+	for _, k := range ok {
+		if !k {
+			return tagDim + "?? = unreadable: not mapped, or beyond guest memory" + tagOff
+		}
+	}
+	return ""
+}
+
+// memoryTitle says what the dump is: a virtual address, through the
+// Guest's page tables or 1:1 under linear_pages.
+func memoryTitle(base uint32, follow, linear bool) string {
 	note := ""
 	if follow {
 		note = " (ESP)"
 	}
 	space := "virtual"
 	if linear {
-		space = "virtual = physical, linear_pages"
+		space = "virt=phys"
 	}
-	unmapped := ""
-	for _, k := range ok {
-		if !k {
-			unmapped = "; ?? = unreadable: not mapped, or beyond guest memory"
-			break
-		}
-	}
-	return fmt.Sprintf(" 5 Memory %08x%s %s%s ", base, note, space, unmapped)
+	return fmt.Sprintf(" 5 Memory %08x%s %s ", base, note, space)
 }
 
 func (a *app) memMove(ev *tcell.EventKey) {
