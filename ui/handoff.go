@@ -37,8 +37,23 @@ func (h *handoff) see(e hv.Event) {
 	}
 }
 
-// renderHandoff is the summary line.
-func renderHandoff(h handoff) string {
+// renderHandoff is the summary line, in a shorter wording when the long
+// one does not fit width (0: any width).
+func renderHandoff(h handoff, width int) string {
+	if long := renderHandoffLong(h); width <= 0 || len([]rune(stripTags(long))) <= width {
+		return long
+	}
+	init := tagDim + "no LGUEST_INIT" + tagOff
+	if h.haveInit {
+		init = fmt.Sprintf("INIT @%d %#x", h.initICount, h.initEIP)
+	}
+	if !h.haveOff {
+		return init + " │ " + tagDim + "no NEW_PGTABLE: linear_pages on" + tagOff
+	}
+	return fmt.Sprintf("%s │ NEW_PGTABLE @%d slot %d→%d │ %d #PF since", init, h.offICount, h.slot, h.offSlot, h.faults)
+}
+
+func renderHandoffLong(h handoff) string {
 	init := tagDim + "LGUEST_INIT not yet" + tagOff
 	if h.haveInit {
 		init = fmt.Sprintf("LGUEST_INIT @%d eip %#x", h.initICount, h.initEIP)

@@ -142,7 +142,7 @@ func TestJumpOf(t *testing.T) {
 
 func TestRenderHandoff(t *testing.T) {
 	var h handoff
-	if s := stripTags(renderHandoff(h)); !strings.Contains(s, "LGUEST_INIT not yet") || !strings.Contains(s, "linear_pages on") {
+	if s := stripTags(renderHandoff(h, 0)); !strings.Contains(s, "LGUEST_INIT not yet") || !strings.Contains(s, "linear_pages on") {
 		t.Errorf("before the handoff: %q", s)
 	}
 	for _, e := range []hv.Event{
@@ -157,8 +157,12 @@ func TestRenderHandoff(t *testing.T) {
 	}
 	h.slot = 1
 	want := "handoff: LGUEST_INIT @98465 eip 0x10012d │ first NEW_PGTABLE @98468 slot 1 → 3 │ 2 shadow faults since"
-	if s := renderHandoff(h); s != want {
+	if s := renderHandoff(h, 0); s != want {
 		t.Errorf("renderHandoff = %q\nwant %q", s, want)
+	}
+	short := "INIT @98465 0x10012d │ NEW_PGTABLE @98468 slot 1→3 │ 2 #PF since"
+	if s := renderHandoff(h, 80); s != short {
+		t.Errorf("renderHandoff at 80 columns = %q\nwant %q", s, short)
 	}
 }
 

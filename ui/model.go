@@ -175,7 +175,7 @@ func (a *app) renderAll() {
 		a.main.ResizeItem(a.panes[paneWalk], a.walkRows, 0)
 	}
 	a.panes[paneWalk].SetTitle(walkTitle(s.walk.Guest.VAddr, a.syms.display(s.walk.Guest.VAddr), a.followNote()))
-	a.handoffTV.SetText(renderHandoff(a.handoff))
+	a.handoffTV.SetText(renderHandoff(a.handoff, a.screenW))
 	a.renderLogs()
 
 	a.renderDisasm()

@@ -61,10 +61,10 @@ func renderLinear(s linearState, width int) string {
 		text = append(text, "off (event no longer in the ring)")
 	}
 	if s.haveSlot {
-		text = append(text, fmt.Sprintf("slot %d guest pgdir %08x", s.slot, s.gpgdir))
+		text = append(text, fmt.Sprintf("slot %d pgdir %08x", s.slot, s.gpgdir))
 	}
 	big := bigText(word)
-	bigW := utf8.RuneCountInString(big[0])
+	bigW := utf8.RuneCountInString(big[0]) // ON is narrower than OFF
 	textW := 0
 	for _, t := range text {
 		textW = max(textW, utf8.RuneCountInString(stripTags(t)))
@@ -82,13 +82,9 @@ func renderLinear(s linearState, width int) string {
 			}
 			lines = append(lines, l)
 		}
-	case width >= bigW:
-		lines = append(lines, text[0])
-		for _, row := range big {
-			lines = append(lines, color+row+tagOff)
-		}
-		lines = append(lines, text[1:]...)
 	default:
+		// Narrow: the facts alone, so the pgdir and the Host lines
+		// under them still fit (issue 12: the letters pushed them out).
 		lines = text
 	}
 	return strings.Join(lines, "\n")

@@ -318,9 +318,9 @@ func TestRenderLinear(t *testing.T) {
 		want []string
 	}{
 		{on, []string{"linear_pages ON", bigText("ON")[0], "no NEW_PGTABLE yet"}},
-		{off, []string{"linear_pages OFF", bigText("OFF")[2], "off at icount 98468", "slot 3 guest pgdir 00104000"}},
+		{off, []string{"linear_pages OFF", bigText("OFF")[2], "off at icount 98468", "slot 3 pgdir 00104000"}},
 		{renderLinear(linearState{}, 10), []string{"linear_pages OFF", "no longer in the ring"}},
-		{renderLinear(linearState{on: true}, 20), []string{"linear_pages ON\n" + bigText("ON")[0]}},      // stacked
+		{renderLinear(linearState{on: true}, 20), []string{"linear_pages ON\nfake 1:1 mapping"}},         // narrow: no letters
 		{renderLinear(linearState{on: true}, 60), []string{bigText("ON")[0] + "       linear_pages ON"}}, // side by side
 	} {
 		for _, w := range tc.want {
@@ -329,7 +329,7 @@ func TestRenderLinear(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(renderLinear(linearState{on: true}, 8), "█") {
+	if strings.Contains(renderLinear(linearState{on: true}, 30), "█") {
 		t.Error("big letters drawn in a pane too narrow for them")
 	}
 }

@@ -277,7 +277,7 @@ func TestContinueToPowerOff(t *testing.T) {
 		t.Fatal("no linear-off event in the machine's log")
 	}
 	hs.waitFor(fmt.Sprintf("off at icount %d", off.ICount))
-	hs.waitFor(fmt.Sprintf("guest pgdir %08x", off.GPgdir))
+	hs.waitFor(fmt.Sprintf("pgdir %08x", off.GPgdir))
 	hs.waitFor("boot: PASS")                 // the console pane
 	hs.waitFor("SHUTDOWN")                   // the hypercall log
 	hs.waitFor(fmt.Sprintf("%d", st.ICount)) // the status line
@@ -566,7 +566,7 @@ func TestDeadGuest(t *testing.T) {
 	hs := start(t, 120, 40)
 	hs.runToEnd()
 	s := hs.waitFor("DEAD")
-	if !regexp.MustCompile(`DEAD +power-off`).MatchString(s) {
+	if !regexp.MustCompile(`DEAD .*\? help  power-off`).MatchString(s) {
 		t.Errorf("status line: want DEAD power-off:\n%s", s)
 	}
 	hs.key('c') // continuing a dead guest explains itself
