@@ -93,6 +93,7 @@ func (a *app) cmdWalk(arg string) error {
 	}
 	a.v.walkVA, a.v.walkFollow = va, false
 	a.refreshNow()
+	defer a.reveal(paneWalk) // after the unlock
 	return nil
 }
 
@@ -110,6 +111,7 @@ func (a *app) cmdMem(arg string) error {
 	}
 	a.v.memVA, a.v.memFollow = va, false
 	a.refreshNow()
+	defer a.reveal(paneMemory) // after the unlock
 	return nil
 }
 

@@ -172,12 +172,17 @@ func (a *app) relayout(mode layoutMode, w int) {
 	mid := tview.NewFlex().
 		AddItem(a.panes[paneDisasm], min(disasmWidth, max(w/2, min(64, w*3/5))), 0, true).
 		AddItem(a.side, 0, 1, false)
-	a.main.AddItem(top, 8, 0, false).
-		AddItem(mid, 0, 3, true).
-		AddItem(a.panes[paneWalk], a.walkRows, 0, false)
+	a.main.AddItem(top, 8, 0, false).AddItem(mid, 0, 3, true)
 	shared := []pane{paneEvents, paneConsole}
 	if !wide {
 		shared = []pane{paneMemory, paneEvents, paneConsole}
+	}
+	if mode == layoutSmall {
+		// A short terminal: the walk too takes turns beside the
+		// disassembly, which keeps enough rows to read.
+		shared = append([]pane{paneWalk}, shared...)
+	} else {
+		a.main.AddItem(a.panes[paneWalk], a.walkRows, 0, false)
 	}
 	if mode == layoutSmall {
 		for _, p := range shared {
@@ -297,6 +302,14 @@ func (a *app) focusPane(p pane) {
 	a.tv.SetFocus(a.panes[p])
 	a.renderDisasm() // the cursor shows only while focused
 	a.renderStatus()
+}
+
+// reveal shows pane p without focusing it: on a short terminal it takes
+// the slot beside the disassembly (":x ADDR" shows the dump it asked for).
+func (a *app) reveal(p pane) {
+	if a.side.HasPage(paneNames[p]) {
+		a.side.SwitchToPage(paneNames[p])
+	}
 }
 
 func (a *app) cmdCycleFocus(ev *tcell.EventKey) {

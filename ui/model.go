@@ -167,11 +167,8 @@ func (a *app) renderAll() {
 	walk := renderWalk(s.walk, a.pae, ww)
 	a.panes[paneWalk].SetText(walk)
 	walkRows := 12
-	if a.mode == layoutSmall {
-		walkRows = 5 // the notes are clipped; the levels and PA stay
-	}
 	a.walkRows = min(walkLines(walk), walkRows) + 2
-	if a.mode != layoutZoom {
+	if a.mode == layoutNormal {
 		a.main.ResizeItem(a.panes[paneWalk], a.walkRows, 0)
 	}
 	a.panes[paneWalk].SetTitle(walkTitle(s.walk.Guest.VAddr, a.syms.display(s.walk.Guest.VAddr), a.followNote()))

@@ -175,10 +175,10 @@ func TestPanesAppear(t *testing.T) {
 	for _, sz := range []struct{ w, h int }{{80, 24}, {100, 33}, {120, 40}, {200, 60}} {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			hs := start(t, sz.w, sz.h)
-			want := []string{"linear_pages ON", "PAUSED", "eip 00100000", "Walk 00100000"}
+			want := []string{"linear_pages ON", "PAUSED", "eip 00100000", "handoff:"}
 			small := sz.h < smallHeight
 			for i, n := range paneNames {
-				if small && (pane(i) == paneMemory || pane(i) == paneEvents || pane(i) == paneConsole) {
+				if small && (pane(i) == paneWalk || pane(i) == paneMemory || pane(i) == paneEvents || pane(i) == paneConsole) {
 					continue // they share the hypercalls' slot; see below
 				}
 				want = append(want, fmt.Sprintf("%d %s", i+1, n))
@@ -199,7 +199,7 @@ func TestPanesAppear(t *testing.T) {
 			}
 			// On a short terminal the focused one of hypercalls, memory,
 			// events and console takes the slot beside the disassembly.
-			for _, p := range []pane{paneMemory, paneHcalls, paneEvents, paneConsole} { // console last: it keeps digits
+			for _, p := range []pane{paneWalk, paneMemory, paneHcalls, paneEvents, paneConsole} { // console last: it keeps digits
 				hs.key(rune('1' + p))
 				title := fmt.Sprintf("%d %s", p+1, paneNames[p])
 				s := hs.waitFor(title)

@@ -114,3 +114,105 @@ func TestTUIRefusesAPipe(t *testing.T) {
 		t.Errorf("lgdbg run without a terminal: %v %q; want exit 2 pointing at --headless", err, out)
 	}
 }
+
+// waitGone polls the screen until it no longer contains sub.
+func (x *tmux) waitGone(sub string) {
+	x.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Contains(x.screen(), sub) {
+		if time.Now().After(deadline) {
+			x.t.Fatalf("%q never went away:\n%s", sub, x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// keys sends tmux key names (or literal text with -l) to the session.
+func (x *tmux) keys(k ...string) { x.t.Helper(); x.run(append([]string{"send-keys", "-t", x.session}, k...)...) }
+
+// lgdbgTUI starts `lgdbg run ARGS` in tmux with its state directory (the
+// command history) in a temp dir, never the user's.
+func lgdbgTUI(t *testing.T, w, h int, state string, args string) *tmux {
+	t.Helper()
+	return newTmux(t, w, h, fmt.Sprintf("XDG_STATE_HOME=%s %s run %s; sleep 30", state, lgdbgBin, args))
+}
+
+func TestTUINavigationAndSearch(t *testing.T) {
+	x := lgdbgTUI(t, 120, 40, t.TempDir(), "-S")
+	x.waitFor("PAUSED", "=>00100000")
+	// Run to the cursor three instructions down, then next and finish
+	// are keys too; n at a non-call is one stepi.
+	x.keys("Down", "Down", "Down")
+	time.Sleep(200 * time.Millisecond)
+	x.keys("u")
+	x.waitFor("advance: at 0x")
+	x.keys("n")
+	x.waitFor("step at eip")
+	x.keys(":")
+	x.keys("-l", "until linear-off")
+	x.keys("Enter")
+	x.waitFor("linear_pages OFF", "NEW_PGTABLE @")
+	x.keys("c")
+	x.waitFor("DEAD", "POWEROFF")
+	// Search the hypercall log: / in the pane, n and N between matches.
+	x.keys("3", "/")
+	x.keys("-l", "notify")
+	x.keys("Enter")
+	s := x.waitFor("Hypercalls /notify 1/")
+	if !strings.Contains(s, "(early console") {
+		t.Errorf("NOTIFY is not decoded:\n%s", s)
+	}
+	x.keys("n")
+	x.waitFor("Hypercalls /notify 2/")
+	x.keys("N", "N")
+	x.waitFor("/notify 22/22")
+	x.keys("Home")
+	x.waitFor("LGUEST_INIT lguest_data=")
+	x.keys("q")
+}
+
+func TestTUIZoomHistoryAndResize(t *testing.T) {
+	state := t.TempDir()
+	x := lgdbgTUI(t, 80, 24, state, "-S")
+	x.waitFor("PAUSED", "? help", "handoff:")
+	x.keys(":")
+	x.keys("-l", "x 1000")
+	x.keys("Enter")
+	x.waitFor("Memory 00001000")
+	// Every pane is reachable at 80x24: 5 brings Memory beside the
+	// disassembly, z maximizes it.
+	x.keys("5", "z")
+	x.waitGone("2 Disassembly")
+	s := x.waitFor("5 Memory 00001000", "handoff:")
+	if strings.Contains(s, "1 Registers") {
+		t.Errorf("z did not maximize the memory pane:\n%s", s)
+	}
+	x.keys("z")
+	x.waitFor("2 Disassembly")
+	// Resize: the layout follows, the small screen stops keys.
+	x.run("resize-window", "-t", x.session, "-x", "60", "-y", "20")
+	x.waitFor("too small")
+	x.keys("s")
+	x.run("resize-window", "-t", x.session, "-x", "200", "-y", "55")
+	s = x.waitFor("6 Events", "7 Console", "5 Memory")
+	if !strings.Contains(s, "eip 00100000") {
+		t.Errorf("s behind the too-small screen stepped:\n%s", s)
+	}
+	x.keys("q")
+	// The history survived: a second run recalls "x 1000" with Up.
+	hist, err := os.ReadFile(filepath.Join(state, "lgdbg", "history"))
+	for i := 0; err != nil && i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		hist, err = os.ReadFile(filepath.Join(state, "lgdbg", "history"))
+	}
+	if !strings.Contains(string(hist), "x 1000") {
+		t.Fatalf("history file: %q %v", hist, err)
+	}
+	y := lgdbgTUI(t, 120, 40, state, "-S")
+	y.waitFor("PAUSED")
+	y.keys(":", "Up")
+	y.waitFor(":x 1000")
+	y.keys("Enter")
+	y.waitFor("Memory 00001000")
+	y.keys("q")
+}
