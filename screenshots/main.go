@@ -38,6 +38,9 @@ func main() {
 	out := flag.String("out", defaultOut(), "directory for the PNG files")
 	flag.Parse()
 	shots, err := generate(*out)
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots:", err)
 		os.Exit(1)
@@ -75,15 +78,30 @@ type step struct {
 var scripts = []struct {
 	name  string
 	steps []step
+	// elf, when set, is a test guest built from tests/guests (with its
+	// symbols) instead of the embedded demo image; w x h overrides the
+	// size.
+	elf  string
+	w, h int
 }{
-	{"start", []step{{wait: "linear_pages ON"}}},
-	{"linear-off", []step{
+	{name: "start", steps: []step{{wait: "linear_pages ON"}}},
+	// A kernel-like boot (head_32's path into start_kernel, with
+	// symbols) paused at the handoff, on a large terminal: the whole
+	// decoded log, the handoff line and the walk of the new tables.
+	{name: "handoff", elf: "boot.elf", w: 200, h: 55, steps: []step{
+		{keys: ":until linear-off\r", wait: "until linear-off: linear_pages off"},
+		{keys: ":break start_kernel\r", wait: "breakpoint 1 at"},
+		{keys: "c", wait: "breakpoint at eip"},
+		{keys: "6/#PF\r", wait: "Events /#PF"},
+		{keys: "\r", wait: "Enter jumped"},
+	}},
+	{name: "linear-off", steps: []step{
 		{keys: ":until linear-off\r", wait: "until linear-off: linear_pages off"},
 		{keys: "s", wait: "step at eip"},
 		{keys: "s", wait: "step at eip"},
 	}},
-	{"power-off", []step{{keys: "c", wait: "boot: PASS"}, {wait: "DEAD"}}},
-	{"help", []step{{keys: "?", wait: "lgdbg keys"}}},
+	{name: "power-off", steps: []step{{keys: "c", wait: "boot: PASS"}, {wait: "DEAD"}}},
+	{name: "help", steps: []step{{keys: "?", wait: "lgdbg keys"}}},
 }
 
 // generate writes one PNG per script into dir.
@@ -92,8 +110,21 @@ func generate(dir string) ([]shot, error) {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	var shots []shot
+	var err error
 	for _, sc := range scripts {
-		f, err := runScript(sc.steps)
+		image := guests.BootImage
+		name := "boot.bzImage (demo)"
+		if sc.elf != "" {
+			if image, err = builtGuest(sc.elf); err != nil {
+				return nil, fmt.Errorf("%s: %w", sc.name, err)
+			}
+			name = "tests/guests/" + sc.elf
+		}
+		w, h := cols, rows
+		if sc.w != 0 {
+			w, h = sc.w, sc.h
+		}
+		f, err := runScript(image, name, w, h, sc.steps)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
@@ -110,8 +141,8 @@ const waitLimit = 20 * time.Second
 
 // runScript runs the UI on a fresh demo guest, plays the steps and returns
 // the frame after the last one has settled.
-func runScript(steps []step) (ui.Frame, error) {
-	m, err := hv.New(hv.Config{Image: guests.BootImage})
+func runScript(image []byte, name string, cols, rows int, steps []step) (ui.Frame, error) {
+	m, err := hv.New(hv.Config{Image: image})
 	if err != nil {
 		return ui.Frame{}, err
 	}
@@ -123,7 +154,7 @@ func runScript(steps []step) (ui.Frame, error) {
 	)
 	opts := ui.Options{
 		StartPaused: true,
-		ImageName:   "boot.bzImage (demo)",
+		ImageName:   name,
 		Screen:      scr,
 		AfterDraw: func(s tcell.Screen) {
 			f := ui.CaptureFrame(s)
@@ -341,3 +372,23 @@ func writePNG(path string, img image.Image) error {
 	}
 	return f.Close()
 }
+
+// builtGuest builds the test guests once (gcc -m32 and ld, tests/guests)
+// and returns one of them.
+func builtGuest(file string) ([]byte, error) {
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "lgdbg-screenshots"); buildErr == nil {
+			buildErr = guests.Build(buildDir)
+		}
+	})
+	if buildErr != nil {
+		return nil, fmt.Errorf("building the test guests: %w", buildErr)
+	}
+	return os.ReadFile(filepath.Join(buildDir, file))
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)

@@ -50,7 +50,7 @@ func renderHandoff(h handoff, width int) string {
 	if !h.haveOff {
 		return init + " │ " + tagDim + "no NEW_PGTABLE: linear_pages on" + tagOff
 	}
-	return fmt.Sprintf("%s │ NEW_PGTABLE @%d slot %d→%d │ %d #PF since", init, h.offICount, h.slot, h.offSlot, h.faults)
+	return fmt.Sprintf("%s │ NEW_PGTABLE @%d slot %d->%d │ %d #PF since", init, h.offICount, h.slot, h.offSlot, h.faults)
 }
 
 func renderHandoffLong(h handoff) string {
@@ -60,7 +60,7 @@ func renderHandoffLong(h handoff) string {
 	}
 	pgt := tagDim + "first NEW_PGTABLE not yet (linear_pages on)" + tagOff
 	if h.haveOff {
-		pgt = fmt.Sprintf("first NEW_PGTABLE @%d slot %d → %d", h.offICount, h.slot, h.offSlot)
+		pgt = fmt.Sprintf("first NEW_PGTABLE @%d slot %d -> %d", h.offICount, h.slot, h.offSlot)
 	}
 	faults := ""
 	if h.haveOff {

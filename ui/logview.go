@@ -182,7 +182,7 @@ func renderLog(b *logBuf, height, width int, detail func(hv.Event) []string) str
 // clipLine fits an unselected line to the width, marking the cut.
 func clipLine(s string, width int, search string) string {
 	if utf8.RuneCountInString(s) > width {
-		s = string([]rune(s)[:width-1]) + "›"
+		s = string([]rune(s)[:width-1]) + "»"
 	}
 	return highlight(s, search)
 }

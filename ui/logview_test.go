@@ -54,7 +54,7 @@ func TestRenderLogSelectedLineInFull(t *testing.T) {
 	}
 	b.setSel(2)
 	out = stripTags(renderLog(b, 10, 40, nil))
-	if !strings.Contains(out, "›") || strings.Contains(out, "A D") {
+	if !strings.Contains(out, "»") || strings.Contains(out, "A D") {
 		t.Errorf("an unselected long line is not clipped with a mark:\n%s", out)
 	}
 }
@@ -156,11 +156,11 @@ func TestRenderHandoff(t *testing.T) {
 		h.see(e)
 	}
 	h.slot = 1
-	want := "handoff: LGUEST_INIT @98465 eip 0x10012d │ first NEW_PGTABLE @98468 slot 1 → 3 │ 2 shadow faults since"
+	want := "handoff: LGUEST_INIT @98465 eip 0x10012d │ first NEW_PGTABLE @98468 slot 1 -> 3 │ 2 shadow faults since"
 	if s := renderHandoff(h, 0); s != want {
 		t.Errorf("renderHandoff = %q\nwant %q", s, want)
 	}
-	short := "INIT @98465 0x10012d │ NEW_PGTABLE @98468 slot 1→3 │ 2 #PF since"
+	short := "INIT @98465 0x10012d │ NEW_PGTABLE @98468 slot 1->3 │ 2 #PF since"
 	if s := renderHandoff(h, 80); s != short {
 		t.Errorf("renderHandoff at 80 columns = %q\nwant %q", s, short)
 	}

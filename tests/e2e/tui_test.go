@@ -128,7 +128,10 @@ func (x *tmux) waitGone(sub string) {
 }
 
 // keys sends tmux key names (or literal text with -l) to the session.
-func (x *tmux) keys(k ...string) { x.t.Helper(); x.run(append([]string{"send-keys", "-t", x.session}, k...)...) }
+func (x *tmux) keys(k ...string) {
+	x.t.Helper()
+	x.run(append([]string{"send-keys", "-t", x.session}, k...)...)
+}
 
 // lgdbgTUI starts `lgdbg run ARGS` in tmux with its state directory (the
 // command history) in a temp dir, never the user's.
