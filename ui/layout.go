@@ -196,7 +196,7 @@ func (a *app) relayout(mode layoutMode, w int) {
 	} else {
 		bot := tview.NewFlex()
 		if !wide {
-			bot.AddItem(a.panes[paneMemory], min(memWidth, w/3), 0, false)
+			bot.AddItem(a.panes[paneMemory], min(memWidth, max(w/3, 56)), 0, false)
 		}
 		bot.AddItem(a.panes[paneEvents], 0, 3, false).AddItem(a.panes[paneConsole], 0, 2, false)
 		a.main.AddItem(bot, 0, 2, false)

@@ -266,10 +266,10 @@ func TestHistoryFile(t *testing.T) {
 }
 
 func TestMemoryTitle(t *testing.T) {
-	if s := memoryTitle(0xfffff000, false, false); s != " 5 Memory fffff000 virtual " {
+	if s := memoryTitle(0xfffff000, false, false, ""); s != " 5 Memory fffff000 virtual " {
 		t.Errorf("paged: %q", s)
 	}
-	if s := memoryTitle(0x1000, true, true); s != " 5 Memory 00001000 (ESP) virt=phys " {
+	if s := memoryTitle(0x1000, true, true, ""); s != " 5 Memory 00001000 (ESP) virt=phys " {
 		t.Errorf("linear: %q", s)
 	}
 	if unreadableNote([]bool{true, true}) != "" || !strings.Contains(unreadableNote([]bool{true, false}), "?? = unreadable") {

@@ -116,7 +116,7 @@ func TestRunToCursor(t *testing.T) {
 
 func TestBreakpointList(t *testing.T) {
 	hs := startImage(t, builtGuest(t, "boot.elf"), 120, 40)
-	start, _ := symtab(hs.m.Image().Symbols).byName("start_kernel")
+	start, _ := hs.a.syms.byName("start_kernel")
 	hs.command("info break")
 	hs.waitFor("No breakpoints")
 	hs.special(tcell.KeyEscape)
@@ -125,7 +125,7 @@ func TestBreakpointList(t *testing.T) {
 	hs.key('c')
 	hs.waitFor(fmt.Sprintf("breakpoint at eip %#x", start))
 	hs.key('B')
-	hs.waitFor(fmt.Sprintf("1    y    0x%08x 1      start_kernel             start_kernel", start))
+	hs.waitFor(fmt.Sprintf("1    y    0x%08x 1      start_kernel             %#x <start_kernel>", start, start))
 	hs.special(tcell.KeyEscape)
 	hs.command("disable 1")
 	hs.waitFor(fmt.Sprintf("breakpoint 1 disabled at %#x", start))
@@ -143,7 +143,7 @@ func TestBreakpointList(t *testing.T) {
 
 func TestDisasAndCompletion(t *testing.T) {
 	hs := startImage(t, builtGuest(t, "boot.elf"), 120, 40)
-	start, _ := symtab(hs.m.Image().Symbols).byName("start_kernel")
+	start, _ := hs.a.syms.byName("start_kernel")
 	hs.key('o') // opens ":disas "
 	hs.waitUntil("the prompt", func(string) bool { return hs.promptOpen() })
 	hs.typeText("start_ker")
@@ -166,7 +166,7 @@ func TestDisasAndCompletion(t *testing.T) {
 func TestHistoryAcrossRuns(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "history")
 	opt := func(o *Options) { o.HistoryFile = file }
-	hs := startWith(t, guests.BootImage, 120, 40, opt)
+	hs := startWith(t, hv.Config{Image: guests.BootImage}, 120, 40, opt)
 	hs.command("walk c0000000")
 	hs.command("x 1000")
 	hs.key(':')
@@ -180,7 +180,7 @@ func TestHistoryAcrossRuns(t *testing.T) {
 	hs.waitGone(":x 1000")
 	hs.special(tcell.KeyEscape)
 
-	again := startWith(t, guests.BootImage, 120, 40, opt)
+	again := startWith(t, hv.Config{Image: guests.BootImage}, 120, 40, opt)
 	again.key(':')
 	again.waitUntil("the prompt", func(string) bool { return again.promptOpen() })
 	again.special(tcell.KeyUp)
@@ -234,7 +234,7 @@ func TestAltKeyInConsoleDoesNotReachTheGuest(t *testing.T) {
 
 func TestWalkTitleNamesTheSymbol(t *testing.T) {
 	hs := startImage(t, builtGuest(t, "boot.elf"), 120, 40)
-	start, _ := symtab(hs.m.Image().Symbols).byName("start_kernel")
+	start, _ := hs.a.syms.byName("start_kernel")
 	hs.command("walk start_kernel")
 	hs.waitFor(fmt.Sprintf("4 Walk %08x <start_kernel>", start))
 }

@@ -29,7 +29,13 @@ func (a *app) renderMemory() {
 		text = note + "\n" + text
 	}
 	tv.SetText(text)
-	tv.SetTitle(memoryTitle(s.mem.base, follow, s.linear))
+	alias := ""
+	if s.memAliased {
+		// A link address read at its load address: the Guest still
+		// runs physical (hv/symbols).
+		alias = fmt.Sprintf(" (read at load address %08x)", s.memAlias)
+	}
+	tv.SetTitle(memoryTitle(s.mem.base, follow, s.linear, alias))
 }
 
 // unreadableNote explains "??" above a dump that has some (issue 12:
@@ -45,16 +51,20 @@ func unreadableNote(ok []bool) string {
 
 // memoryTitle says what the dump is: a virtual address, through the
 // Guest's page tables or 1:1 under linear_pages.
-func memoryTitle(base uint32, follow, linear bool) string {
+func memoryTitle(base uint32, follow, linear bool, alias string) string {
 	note := ""
 	if follow {
 		note = " (ESP)"
 	}
-	space := "virtual"
-	if linear {
-		space = "virt=phys"
+	note += alias
+	space := " virtual"
+	switch {
+	case alias != "":
+		space = "" // a link address read physically says so already
+	case linear:
+		space = " virt=phys"
 	}
-	return fmt.Sprintf(" 5 Memory %08x%s %s ", base, note, space)
+	return fmt.Sprintf(" 5 Memory %08x%s%s ", base, note, space)
 }
 
 func (a *app) memMove(ev *tcell.EventKey) {

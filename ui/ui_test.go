@@ -652,16 +652,20 @@ func TestBreakAtLoadAddress(t *testing.T) {
 	hs.waitFor("2 Disassembly <startup_32> (load address)")
 	s, _ := tab.ByName("have_size")
 	hs.command("break have_size")
-	hs.waitFor(fmt.Sprintf("breakpoint at %#x <have_size>", s.Addr))
+	hs.waitFor(fmt.Sprintf("breakpoint 1 at %#x <have_size>", s.Addr))
 	hs.key('c')
 	hs.waitFor(fmt.Sprintf("breakpoint at eip %#x", s.Addr-0x80000000))
+	// The list counts the hit and says it came from the load alias.
+	hs.command("info break")
+	hs.waitFor(fmt.Sprintf("1    y    0x%08x 1      have_size                %#x <have_size> (load address)", s.Addr, s.Addr-0x80000000))
+	hs.special(tcell.KeyEscape)
 	hs.waitFor("2 Disassembly <have_size> (load address)")
 	hs.command("x startup_32")
 	hs.waitFor("5 Memory 80100000 (read at load address 00100000)")
 	hs.command("delete have_size")
 	hs.command("until linear-off")
 	hs.waitUntil("NEW_PGTABLE named", func(s string) bool {
-		return strings.Contains(s, "NEW_PGTABLE 0x104000 pa(initial_page_table)")
+		return strings.Contains(s, "NEW_PGTABLE pgdir=0x104000 pa(initial_page_table)")
 	})
 }
 
@@ -695,7 +699,7 @@ func TestConsoleInputReachesGuest(t *testing.T) {
 	hs.special(tcell.KeyTab)
 	hs.waitFor("[Registers]")
 	hs.key('c')
-	hs.waitFor("quit after 1 lines") // the console pane wraps the rest
+	hs.waitFor("vconsole: quit after 1") // the console pane wraps the rest
 	hs.waitFor("DEAD")
 	if st := hs.m.LastStop(); st.Reason != hv.StopPowerOff {
 		t.Errorf("vconsole ended with %v, want a power-off", st)
