@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gdamore/tcell/v2"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/rivo/tview"
 )
 
@@ -154,7 +155,7 @@ func helpText() string {
 		usage, what, _ := strings.Cut(c.usage, "  ")
 		pad := strings.Repeat(" ", width-len(usage))
 		// Long explanations (the until words) wrap under themselves.
-		for i, l := range wrapWords(strings.TrimSpace(what), 72) {
+		for i, l := range event.WrapWords(strings.TrimSpace(what), 72) {
 			if i > 0 {
 				usage, pad = "", strings.Repeat(" ", width)
 			}
@@ -165,21 +166,4 @@ func helpText() string {
 	row("", "hex numbers (0x optional), symbols, registers ($esp), sums: start_kernel+0x10")
 	row("", "mouse: click a pane to focus it")
 	return sb.String()
-}
-
-// wrapWords fills words into lines of at most width columns.
-func wrapWords(text string, width int) []string {
-	var lines []string
-	line := ""
-	for _, w := range strings.Fields(text) {
-		if line != "" && len(line)+1+len(w) > width {
-			lines = append(lines, line)
-			line = ""
-		}
-		if line != "" {
-			line += " "
-		}
-		line += w
-	}
-	return append(lines, line)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gdamore/tcell/v2"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/rivo/tview"
 )
 
@@ -247,21 +248,7 @@ func drawTooSmall(screen tcell.Screen, w, h int) {
 	if w <= 0 || h <= 0 {
 		return
 	}
-	msg := fmt.Sprintf("%s; this one is %dx%d", TooSmallMessage, w, h)
-	var lines []string
-	line := ""
-	for _, word := range strings.Fields(msg) {
-		switch {
-		case line == "":
-			line = word
-		case len(line)+1+len(word) <= w:
-			line += " " + word
-		default:
-			lines = append(lines, line)
-			line = word
-		}
-	}
-	lines = append(lines, line)
+	lines := event.WrapWords(fmt.Sprintf("%s; this one is %dx%d", TooSmallMessage, w, h), w)
 	top := max(0, (h-len(lines))/2)
 	style := tcell.StyleDefault.Foreground(tcell.ColorYellow).Bold(true)
 	for i, l := range lines {

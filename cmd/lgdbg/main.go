@@ -451,8 +451,13 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		case killedByGDB:
 			why += ", then gdb's kill ended lgdbg"
 		}
-		// The handoff first, the reason the run ended last: the last
-		// line is the one a person (or tail -1) reads as the verdict.
+		// The last hypercall (hv/hcall's decoding), the handoff, then
+		// the reason the run ended: the last line is the one a person
+		// (or tail -1) reads as the verdict.
+		if haveHcall {
+			d, _ := m.DecodeHcall(lastHcall)
+			fmt.Fprintf(stderr, "lgdbg: last hypercall at instruction %d: %s\n", lastHcall.ICount, d.String())
+		}
 		if handoff != nil {
 			pgdir := fmt.Sprintf("%#x", handoff.GPgdir)
 			if s := m.HcallArgName(hcall.NewPgtable, 0, handoff.GPgdir); s != "" {
@@ -462,10 +467,6 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 				handoff.ICount, pgdir, handoff.Slot)
 		} else {
 			fmt.Fprintf(stderr, "lgdbg: linear_pages never went off: the guest loaded no page table of its own (no NEW_PGTABLE) before the end\n")
-		}
-		if haveHcall {
-			d, _ := m.DecodeHcall(lastHcall)
-			fmt.Fprintf(stderr, "lgdbg: last hypercall at instruction %d: %s\n", lastHcall.ICount, d.String())
 		}
 		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
 		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",

@@ -56,8 +56,13 @@ func WordList() string {
 // WordHelp explains the words in lines of at most width columns, for the
 // CLI's usage, the TUI's help and the README, which therefore agree.
 func WordHelp(width int) []string {
-	text := "KIND or KIND:ARG, KIND one of " + WordList() +
-		"; e.g. hcall:NEW_PGTABLE, trap:14, trap:#PF, console:TEXT"
+	return WrapWords("KIND or KIND:ARG, KIND one of "+WordList()+
+		"; e.g. hcall:NEW_PGTABLE, trap:14, trap:#PF, console:TEXT", width)
+}
+
+// WrapWords fills text's words into lines of at most width columns (a
+// longer word gets a line of its own), for help text in any front end.
+func WrapWords(text string, width int) []string {
 	var lines []string
 	line := ""
 	for _, w := range strings.Fields(text) {
