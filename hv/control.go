@@ -78,7 +78,9 @@ func (m *Machine) drive(r runRequest) Stop {
 		} else {
 			// Slices let accessors in between and bound how long a
 			// Snapshot waits for a running Guest.
-			slice := m.h.CPU().ICount() + host.RunSlice
+			// At multiples of RunSlice: where a run started must not
+			// move the instants the Host exits at (host.run).
+			slice := (m.h.CPU().ICount()/host.RunSlice + 1) * host.RunSlice
 			if r.limit != 0 && r.limit < slice {
 				slice = r.limit
 			}

@@ -147,6 +147,10 @@ type Log struct {
 	trace *json.Encoder
 	werr  error
 	hook  func(Event) // optional: called on the Guest goroutine (the headless console)
+	// sent is the sequence number after the last event written to the
+	// trace and the hook: a replay after Truncate regenerates events
+	// already sent, which must not be sent twice.
+	sent uint64
 }
 
 // NewLog keeps the last capacity events.
@@ -188,6 +192,11 @@ func (l *Log) Add(e Event) {
 	e.Seq = l.next
 	l.ring[l.next%uint64(len(l.ring))] = e
 	l.next++
+	if e.Seq < l.sent {
+		l.mu.Unlock()
+		return
+	}
+	l.sent = l.next
 	if l.trace != nil && l.werr == nil {
 		l.werr = l.trace.Encode(e)
 	}
@@ -215,4 +224,30 @@ func (l *Log) Since(seq uint64) ([]Event, uint64) {
 		out = append(out, l.ring[s%uint64(len(l.ring))])
 	}
 	return out, l.next
+}
+
+// Next is the sequence number the next event will get.
+func (l *Log) Next() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.next
+}
+
+// Truncate forgets the events from seq on (time travel back to the instant
+// seq was next). Events already written to the trace or the hook are not
+// written again when a replay regenerates them.
+func (l *Log) Truncate(seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if seq < l.next {
+		l.next = seq
+	}
+}
+
+// Diverge says the events from now on differ from those already sent (the
+// past was changed): they are sent again, under reused sequence numbers.
+func (l *Log) Diverge() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sent = l.next
 }

@@ -29,8 +29,59 @@ type Console struct {
 
 	mu     sync.Mutex
 	cond   *sync.Cond // signalled when pending input drains or on Close
-	in     []byte     // input not yet delivered to the Guest
+	in     []byte     // input that arrived from outside, not yet admitted
 	closed bool
+	// ready is input the Host has admitted for the Guest (Admit, at a
+	// deterministic point of its loop) and not yet delivered: Guest-visible
+	// device state, saved in checkpoints. What arrives in in is not, so a
+	// replay from a checkpoint admits the recorded bytes instead.
+	ready []byte
+	// gated: only Admit makes input Guest-visible (the Host's loop calls
+	// it at deterministic instants); ungated, delivery admits it itself.
+	gated bool
+}
+
+// Gate makes Admit and AdmitRecorded the only way input reaches the Guest.
+// Host goroutine, before the first run.
+func (c *Console) Gate() { c.gated = true }
+
+// Admit moves the input that arrived from outside into the device, where
+// the Guest can receive it, and returns the bytes admitted (the Host
+// records them for replay). Host goroutine.
+func (c *Console) Admit() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := min(len(c.in), maxPendingInput-len(c.ready))
+	if k <= 0 {
+		return nil
+	}
+	p := append([]byte(nil), c.in[:k]...)
+	c.ready = append(c.ready, p...)
+	c.in = c.in[:copy(c.in, c.in[k:])]
+	c.cond.Broadcast()
+	return p
+}
+
+// AdmitRecorded admits bytes recorded earlier (a replay) instead of the
+// outside input. Host goroutine.
+func (c *Console) AdmitRecorded(p []byte) {
+	c.mu.Lock()
+	c.ready = append(c.ready, p...)
+	c.mu.Unlock()
+}
+
+// Ready is the admitted input not yet delivered, and SetReady replaces it
+// (checkpoints). Host goroutine.
+func (c *Console) Ready() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.ready...)
+}
+
+func (c *Console) SetReady(p []byte) {
+	c.mu.Lock()
+	c.ready = append(c.ready[:0], p...)
+	c.mu.Unlock()
 }
 
 // AddConsole adds the console to the bus. The Launcher always creates it,
@@ -105,7 +156,7 @@ func (c *Console) TryInput(p []byte) int {
 func (c *Console) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.in)
+	return len(c.in) + len(c.ready)
 }
 
 // Close wakes blocked Input calls and refuses further input (the Guest is
@@ -164,16 +215,19 @@ func (c *Console) transmit() error {
 // the pending input as fits (one readv), is marked used with that length,
 // and the queue's interrupt is raised (add_used_and_trigger).
 func (c *Console) Poll() error {
+	if !c.gated {
+		c.Admit()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.in) == 0 {
+	if len(c.ready) == 0 {
 		return nil
 	}
 	q := c.t.Queue(ConsoleRx)
 	if q == nil {
 		return nil
 	}
-	for len(c.in) > 0 {
+	for len(c.ready) > 0 {
 		ch, ok, err := q.Pop()
 		if err != nil {
 			return err
@@ -187,8 +241,8 @@ func (c *Console) Poll() error {
 		// A zero-capacity buffer makes the Launcher's readv return 0, which
 		// it takes for end of input and stops the console for good; we
 		// knowingly hand the buffer back empty instead.
-		n := q.WriteIn(ch, c.in)
-		c.in = c.in[:copy(c.in, c.in[n:])]
+		n := q.WriteIn(ch, c.ready)
+		c.ready = c.ready[:copy(c.ready, c.ready[n:])]
 		q.Push(ch.Head, n)
 		c.t.Trigger(ConsoleRx)
 	}

@@ -121,6 +121,17 @@ type Host struct {
 	idleRealtime bool
 	wake         chan struct{}
 	pauseReq     atomic.Bool
+
+	// Exits at instants of the Host's own choosing only (run.go): the
+	// CPU's current slice ends at cpuEnd, and midRun says a stop of the
+	// driver's (a step, a breakpoint, a limit, a pause) interrupted it, so
+	// the next run continues the slice without an extra Host iteration.
+	cpuEnd uint64
+	midRun bool
+	// admitNext: console input is admitted once per instant (see
+	// admitInput); rec records outside input while history is on.
+	admitNext uint64
+	rec       *inputRecord
 }
 
 func (h *Host) now() uint64 { return h.cpu.ICount() + h.skew }

@@ -55,6 +55,7 @@ func New(cfg Config, load func(*mem.Phys) (uint32, error)) (*Host, error) {
 		return nil, fmt.Errorf("lguest bus: %w", err)
 	}
 	h.bus.SetIRQ(h.setInterrupt)
+	h.con.Gate() // input becomes Guest-visible in admitInput only
 	h.bus.SetWarn(h.launcherWarning)
 	if err := h.addPCIDevices(cfg.Devices); err != nil {
 		return nil, fmt.Errorf("PCI bus: %w", err)

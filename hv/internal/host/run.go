@@ -101,81 +101,22 @@ func (h *Host) run(o runOpts) Stop {
 		if h.dead {
 			return h.deathStop()
 		}
-		// 1. A hypercall the last exit asked for.
-		if h.hcallPending {
-			h.doHypercalls()
-		}
-		// 2. A NOTIFY goes to the Launcher's handler: the lguest bus.
-		if h.pendingNotify != 0 {
-			h.serviceNotify()
-		}
-		if h.dead {
-			continue
-		}
-		// 3. Device work that arrived from outside (console input). A
-		// malformed ring found here kills the Guest, as the Launcher's
-		// service thread would abort.
-		if err := h.pollDevices(); err != nil {
-			h.kill(err.Error())
-			continue
-		}
-		// 4. Interrupts: the timer first becomes pending if its time
-		// has come, then the lowest unblocked IRQ is offered.
-		h.checkTimer()
-		if irq := h.interruptPending(); irq < 32 {
-			h.tryDeliverInterrupt(irq)
-		}
-		if h.dead {
-			continue
-		}
-		// 5. Stops the driver asked for: the --until event, the end of
-		// a step.
-		if h.untilHit != nil {
-			s := h.stopHere(StopUntil, "")
-			s.Event = h.untilHit
-			h.untilHit = nil
-			return s
-		}
-		if stepped {
-			return h.stopHere(StopStep, "")
-		}
-		// 6. A halted Guest sleeps until an interrupt it has not
-		// blocked is pending. Our clock is virtual, so sleeping means
-		// jumping to the timer's deadline.
-		if h.halted {
-			if h.interruptPending() < 32 {
+		if h.midRun {
+			// The driver stopped the CPU inside the Host's slice; carry on
+			// with it as if it had never stopped, so where the driver
+			// stops never changes what the Guest sees.
+			if o.limit != 0 && h.cpu.ICount() >= o.limit {
+				return h.stopHere(StopInstructionLimit, "")
+			}
+			h.midRun = false
+		} else {
+			s, next := h.iterate(o, stepped)
+			switch next {
+			case passStop:
+				return s
+			case passAgain:
 				continue
 			}
-			if h.timerArmed {
-				if d := h.timerDeadline; d > h.now() {
-					skipped := d - h.now()
-					if h.idleRealtime {
-						// Interactive runs let real time pass while
-						// the Guest idles, so a person at the console
-						// can type before the next tick; input or a
-						// pause cuts the sleep short.
-						if h.pauseReq.Load() {
-							return h.stopHere(StopPaused, "")
-						}
-						skipped = h.sleepReal(skipped)
-					}
-					h.skew += skipped
-					h.cpu.SetTSCOffset(h.skew)
-					h.emit(Event{Kind: EvHalt, Text: fmt.Sprintf("slept %d ns", skipped)})
-				}
-				continue
-			}
-			return h.stopHere(StopHaltedForever, "halted with no clock event armed")
-		}
-		// 7. The Switcher reloads the GDT, IDT and segment registers on
-		// entry; changes the Guest made take effect now.
-		h.syncGDT()
-		h.syncIDT()
-		if h.dead {
-			continue
-		}
-		if o.limit != 0 && h.cpu.ICount() >= o.limit {
-			return h.stopHere(StopInstructionLimit, "")
 		}
 
 		// 8. Run the Guest until it traps or its time slice ends.
@@ -183,15 +124,14 @@ func (h *Host) run(o runOpts) Stop {
 		if o.step {
 			x = h.cpu.Step()
 		} else {
-			budget := uint64(runSlice)
-			if h.timerArmed {
-				budget = min(budget, max(h.timerDeadline-min(h.timerDeadline, h.now()), 1))
-			}
+			budget := h.cpuEnd - h.cpu.ICount()
 			if o.limit != 0 {
 				budget = min(budget, o.limit-h.cpu.ICount())
 			}
 			x = h.cpu.Run(budget)
 		}
+		// mid: the Host's slice has not ended; a stop now is the driver's.
+		mid := h.cpu.ICount() < h.cpuEnd
 
 		// 9. Handle the exit.
 		switch x.Reason {
@@ -204,15 +144,26 @@ func (h *Host) run(o runOpts) Stop {
 				stepped = true
 			}
 		case cpu.ExitBudget:
+			if mid {
+				h.midRun = true
+				return h.stopHere(StopInstructionLimit, "")
+			}
 		case cpu.ExitStep:
+			if mid {
+				h.midRun = true
+				return h.stopHere(StopStep, "")
+			}
 			stepped = true
 		case cpu.ExitStop:
+			h.midRun = mid
 			return h.stopHere(StopPaused, "")
 		case cpu.ExitBreakpoint:
+			h.midRun = mid
 			s := h.stopHere(StopBreakpoint, "")
 			s.Exit = x
 			return s
 		case cpu.ExitWatchpoint:
+			h.midRun = mid
 			s := h.stopHere(StopWatchpoint, "")
 			s.Exit = x
 			return s
@@ -224,6 +175,110 @@ func (h *Host) run(o runOpts) Stop {
 			u := x
 			h.unimpl = &u
 		}
+	}
+}
+
+// pass says what the loop does after one pass of the Host's side.
+type pass int
+
+const (
+	passRun   pass = iota // run the CPU until h.cpuEnd
+	passAgain             // go round again (the Guest died or idles)
+	passStop              // return the stop to the driver
+)
+
+// iterate is one pass of the Host's side of the loop, steps 1 to 7.
+func (h *Host) iterate(o runOpts, stepped bool) (Stop, pass) {
+	{
+		// 1. A hypercall the last exit asked for.
+		if h.hcallPending {
+			h.doHypercalls()
+		}
+		// 2. A NOTIFY goes to the Launcher's handler: the lguest bus.
+		if h.pendingNotify != 0 {
+			h.serviceNotify()
+		}
+		if h.dead {
+			return Stop{}, passAgain
+		}
+		// 3. Device work that arrived from outside (console input), which
+		// becomes Guest-visible here and only here (admitInput). A
+		// malformed ring found here kills the Guest, as the Launcher's
+		// service thread would abort.
+		h.admitInput()
+		if err := h.pollDevices(); err != nil {
+			h.kill(err.Error())
+			return Stop{}, passAgain
+		}
+		// 4. Interrupts: the timer first becomes pending if its time
+		// has come, then the lowest unblocked IRQ is offered.
+		h.checkTimer()
+		if irq := h.interruptPending(); irq < 32 {
+			h.tryDeliverInterrupt(irq)
+		}
+		if h.dead {
+			return Stop{}, passAgain
+		}
+		// 5. Stops the driver asked for: the --until event, the end of
+		// a step.
+		if h.untilHit != nil {
+			s := h.stopHere(StopUntil, "")
+			s.Event = h.untilHit
+			h.untilHit = nil
+			return s, passStop
+		}
+		if stepped {
+			return h.stopHere(StopStep, ""), passStop
+		}
+		// 6. A halted Guest sleeps until an interrupt it has not
+		// blocked is pending. Our clock is virtual, so sleeping means
+		// jumping to the timer's deadline.
+		if h.halted {
+			if h.interruptPending() < 32 {
+				return Stop{}, passAgain
+			}
+			if h.timerArmed {
+				if d := h.timerDeadline; d > h.now() {
+					skipped := d - h.now()
+					if h.idleRealtime {
+						// Interactive runs let real time pass while
+						// the Guest idles, so a person at the console
+						// can type before the next tick; input or a
+						// pause cuts the sleep short.
+						if h.pauseReq.Load() {
+							return h.stopHere(StopPaused, ""), passStop
+						}
+					}
+					skipped = h.idleWait(skipped)
+					h.skew += skipped
+					h.cpu.SetTSCOffset(h.skew)
+					h.emit(Event{Kind: EvHalt, Text: fmt.Sprintf("slept %d ns", skipped)})
+				}
+				return Stop{}, passAgain
+			}
+			return h.stopHere(StopHaltedForever, "halted with no clock event armed"), passStop
+		}
+		// 7. The Switcher reloads the GDT, IDT and segment registers on
+		// entry; changes the Guest made take effect now.
+		h.syncGDT()
+		h.syncIDT()
+		if h.dead {
+			return Stop{}, passAgain
+		}
+		if o.limit != 0 && h.cpu.ICount() >= o.limit {
+			return h.stopHere(StopInstructionLimit, ""), passStop
+		}
+		// The CPU's slice ends at an instant that depends on the Guest
+		// alone (the next multiple of runSlice, or its clock event), never
+		// on where the driver last stopped it: exits are where the Host
+		// delivers interrupts, so they must not move when a debugger steps.
+		ic := h.cpu.ICount()
+		h.cpuEnd = (ic/runSlice + 1) * runSlice
+		if h.timerArmed {
+			h.cpuEnd = min(h.cpuEnd, ic+max(h.timerDeadline-min(h.timerDeadline, h.now()), 1))
+		}
+		return Stop{}, passRun
+
 	}
 }
 

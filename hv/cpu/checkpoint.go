@@ -1,0 +1,60 @@
+package cpu
+
+import (
+	"reflect"
+
+	"github.com/lgdbg/lgdbg/hv/internal/fieldcopy"
+)
+
+// Checkpoints for time travel. The CPU's architectural state is every field
+// of CPU except the caches (TLB, decode cache, the block being executed),
+// the debugger's breakpoints and watchpoints (they belong to the present,
+// not to history) and the plumbing (memory, the stop request). The copy is
+// by reflection over the struct, so a field added to CPU later is captured
+// without touching this file; one that holds references must be named
+// below (fieldcopy refuses it otherwise, and TestCheckpointPlan fails).
+
+var (
+	// cpuNotState: caches, debugger state and plumbing.
+	cpuNotState = []string{
+		"m", "ram", "stopReq", "gen",
+		"tlbR", "tlbW", "rt", "wt",
+		"pages", "blkIns", "blkEIP", "sBlk", "sIdx", "sNext", "sGen", "scratch",
+		"bps", "watches", "skipBP", "watchExit", "bpResume", "bpResumeValid",
+	}
+	// cpuShared: copied shallowly; Exit.Insn is never mutated once made.
+	cpuShared = []string{"flt"}
+	cpuPlan   = fieldcopy.Must(reflect.TypeOf(CPU{}), cpuNotState, cpuShared)
+)
+
+// State is a saved copy of the CPU's architectural state.
+type State struct{ c CPU }
+
+// SaveState copies the architectural state.
+func (c *CPU) SaveState() *State {
+	s := &State{}
+	cpuPlan.Copy(&s.c, c)
+	return s
+}
+
+// RestoreState puts saved state back and drops every cache derived from
+// the state or from memory (the caller restores memory around it): the
+// TLB, the decoded blocks and the block being executed. A breakpoint the
+// CPU was resuming past is forgotten.
+func (c *CPU) RestoreState(s *State) {
+	cpuPlan.Copy(c, &s.c)
+	c.blkIns, c.blkEIP = nil, 0
+	c.sBlk = nil
+	c.bpResumeValid = false
+	c.skipBP = false
+	c.setCPL(c.cpl) // rt/wt follow the restored privilege level
+	c.FlushTLB()
+	c.FlushDecodeCache()
+}
+
+// ResumeAtBreakpoint makes the next Run or Step execute the instruction
+// at EIP even if a breakpoint is set there (as after a breakpoint stop):
+// a debugger that arrived here by travelling in time continues forward.
+func (c *CPU) ResumeAtBreakpoint() {
+	c.bpResume, c.bpResumeValid = c.eip, true
+}
