@@ -34,6 +34,7 @@ const (
 	StopInstructionLimit = host.StopInstructionLimit
 	StopUntil            = host.StopUntil
 	StopHaltedForever    = host.StopHaltedForever
+	StopHistoryStart     = host.StopHistoryStart
 )
 
 // TSCkHz is the Guest's TSC rate: one instruction is one nanosecond.

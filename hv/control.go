@@ -86,6 +86,7 @@ func (m *Machine) drive(r runRequest) Stop {
 			}
 			s = m.h.Run(false, slice)
 		}
+		m.afterSlice()
 		paused := m.h.PauseRequested()
 		below := r.limit == 0 || s.ICount < r.limit
 		switch {

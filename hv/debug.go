@@ -15,6 +15,7 @@ import (
 func (m *Machine) SetReg(name string, v uint32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.changedPresent()
 	c := m.h.CPU()
 	for i, n := range []string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"} {
 		if n == name {

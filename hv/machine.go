@@ -51,6 +51,9 @@ type Config struct {
 	// Devices are the command-line devices (--block, --rng), in
 	// command-line order; the console always follows them (spec §2.7).
 	Devices []DeviceSpec
+	// History, if positive, turns time travel on with that many bytes for
+	// checkpoints (history.go); 0 leaves it off.
+	History int64
 }
 
 // Machine is the one façade over a running Guest for the UI, the gdb stub
@@ -76,6 +79,8 @@ type Machine struct {
 
 	syms     *symbols.Table // the kernel's names and layout (loadalias.go)
 	symsNote string
+
+	hist *history // time travel (history.go), nil when off; under mu
 }
 
 // L:100 New is the Launcher's start: it loads the image and builds the Guest exactly as the Launcher and
@@ -117,6 +122,9 @@ func New(cfg Config) (*Machine, error) {
 	m := newMachine(h, img)
 	m.syms, m.symsNote = buildSymbols(cfg, img)
 	h.SetLoadAlias(m.loadAlias)
+	if cfg.History > 0 {
+		m.enableHistory(cfg.History)
+	}
 	return m, nil
 }
 

@@ -32,7 +32,11 @@ func (m *Machine) ReadVirt(va uint32, dst []byte) error {
 func (m *Machine) WriteVirt(va uint32, src []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.h.AccessVirt(va, src, m.h.Mem().WriteBytes)
+	err := m.h.AccessVirt(va, src, m.h.Mem().WriteBytes)
+	if err == nil {
+		m.changedPresent()
+	}
+	return err
 }
 
 // ReadPhys reads physical memory (Guest memory and the Host pool).
@@ -42,7 +46,13 @@ func (m *Machine) ReadPhys(pa uint32, dst []byte) error {
 
 // WritePhys writes physical memory.
 func (m *Machine) WritePhys(pa uint32, src []byte) error {
-	return m.accessPhys(pa, src, m.h.Mem().WriteBytes)
+	return m.accessPhys(pa, src, func(pa uint32, b []byte) bool {
+		ok := m.h.Mem().WriteBytes(pa, b)
+		if ok {
+			m.changedPresent()
+		}
+		return ok
+	})
 }
 
 func (m *Machine) accessPhys(pa uint32, buf []byte, rw func(uint32, []byte) bool) error {

@@ -58,3 +58,20 @@ func (c *CPU) RestoreState(s *State) {
 func (c *CPU) ResumeAtBreakpoint() {
 	c.bpResume, c.bpResumeValid = c.eip, true
 }
+
+// SuspendDebug removes every breakpoint and watchpoint until the returned
+// function puts them back: a replay to an instant in history must not stop
+// on the way.
+func (c *CPU) SuspendDebug() (resume func()) {
+	bps, ws := c.bps, c.watches
+	c.bps, c.watches = nil, nil
+	if len(ws) > 0 {
+		c.FlushTLB()
+	}
+	return func() {
+		c.bps, c.watches = bps, ws
+		if len(ws) > 0 {
+			c.FlushTLB()
+		}
+	}
+}

@@ -103,3 +103,11 @@ func (h *Host) GuestCR3() uint32         { return h.guestCR3() }
 
 // LastPagefault is the last #PF address the Host saw (lguest's cr2).
 func (h *Host) LastPagefault() uint32 { return h.lastPagefault }
+
+// SwapUntil replaces Config.Until (a replay must not stop on it) and
+// returns the old one.
+func (h *Host) SwapUntil(f func(Event) bool) func(Event) bool {
+	old := h.until
+	h.until = f
+	return old
+}

@@ -24,9 +24,10 @@ const (
 	StopInstructionLimit                   // --max-instructions reached
 	StopUntil                              // the --until event happened
 	StopHaltedForever                      // halted with no timer armed and nothing pending
+	StopHistoryStart                       // travelling back reached the oldest checkpoint
 )
 
-var stopNames = [...]string{"paused", "step", "breakpoint", "watchpoint", "killed", "power-off", "crash", "restart", "unimplemented", "instruction-limit", "until", "halted"}
+var stopNames = [...]string{"paused", "step", "breakpoint", "watchpoint", "killed", "power-off", "crash", "restart", "unimplemented", "instruction-limit", "until", "halted", "history-start"}
 
 func (r StopReason) String() string {
 	if int(r) < len(stopNames) {

@@ -1,0 +1,300 @@
+package hv
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lgdbg/lgdbg/hv/internal/host"
+)
+
+// M:120 Time travel. While history is on, the Machine checkpoints the whole
+// machine between run slices, every interval instructions, and records the
+// outside input (console bytes, real-time idle waits) by the virtual
+// instant it was taken at. Any instant in history is then a restore of the
+// nearest checkpoint before it and an exact replay up to it: the run loop
+// exits only at instants the Guest chooses (host.run), so a replay takes
+// the same path as the run it repeats, whatever the debugger did then.
+//
+// The interval adapts so checkpoints cost about checkpointShare of the run
+// time; when history outgrows its budget the oldest checkpoint goes.
+
+const (
+	minInterval     = host.RunSlice
+	maxInterval     = 64 * host.RunSlice
+	checkpointShare = 0.04
+)
+
+// ErrNoHistory is returned by the time-travel calls when history is off.
+var ErrNoHistory = errors.New("history is off (--history 0, or not an interactive run)")
+
+type history struct {
+	cps      []*host.Checkpoint // oldest first, increasing ICount
+	budget   int64
+	used     int64
+	interval uint64
+	runStart time.Time // wall time of the last checkpoint, for adapting
+}
+
+// HistoryInfo describes the history kept.
+type HistoryInfo struct {
+	On          bool
+	Oldest      uint64 // the first icount one can travel to
+	Checkpoints int
+	Bytes       int64  // memory held by the checkpoints
+	Budget      int64  // what it may grow to
+	Interval    uint64 // instructions between checkpoints, now
+}
+
+// enableHistory starts recording with a budget of bytes; called by New
+// before the first run.
+func (m *Machine) enableHistory(budget int64) {
+	m.h.RecordInput()
+	m.hist = &history{budget: budget, interval: 4 * minInterval}
+	m.checkpoint()
+}
+
+// History describes the history kept (On false when off).
+func (m *Machine) History() HistoryInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hs := m.hist
+	if hs == nil {
+		return HistoryInfo{}
+	}
+	return HistoryInfo{On: true, Oldest: hs.cps[0].ICount, Checkpoints: len(hs.cps), Bytes: hs.used, Budget: hs.budget, Interval: hs.interval}
+}
+
+// checkpoint saves the machine now; mu is held.
+func (m *Machine) checkpoint() {
+	hs := m.hist
+	var prev *host.Checkpoint
+	if n := len(hs.cps); n > 0 {
+		prev = hs.cps[n-1]
+	}
+	t0 := time.Now()
+	c := m.h.Checkpoint(prev)
+	cost := time.Since(t0)
+	hs.cps = append(hs.cps, c)
+	hs.used += c.Bytes()
+	for hs.used > hs.budget && len(hs.cps) > 1 {
+		hs.used -= hs.cps[0].Release()
+		hs.cps[0] = nil
+		hs.cps = hs.cps[1:]
+	}
+	// Adapt: keep the checkpoint's cost near checkpointShare of the run
+	// time it follows.
+	if !hs.runStart.IsZero() {
+		run := t0.Sub(hs.runStart)
+		switch {
+		case float64(cost) > checkpointShare*float64(run) && hs.interval < maxInterval:
+			hs.interval *= 2
+		case float64(cost) < checkpointShare/4*float64(run) && hs.interval > minInterval:
+			hs.interval /= 2
+		}
+	}
+	hs.runStart = time.Now()
+}
+
+// afterSlice takes a checkpoint when the run has gone interval past the
+// newest one; mu is held.
+func (m *Machine) afterSlice() {
+	hs := m.hist
+	if hs == nil {
+		return
+	}
+	if m.h.CPU().ICount() >= hs.cps[len(hs.cps)-1].ICount+hs.interval {
+		m.checkpoint()
+	}
+}
+
+// changedPresent is called when a debugger changes the Guest's state
+// (registers, memory): the recorded future no longer follows from the
+// present, so it is forgotten. mu is held.
+func (m *Machine) changedPresent() {
+	hs := m.hist
+	if hs == nil {
+		return
+	}
+	ic := m.h.CPU().ICount()
+	for len(hs.cps) > 1 && hs.cps[len(hs.cps)-1].ICount >= ic {
+		n := len(hs.cps) - 1
+		hs.used -= hs.cps[n].Release()
+		hs.cps = hs.cps[:n]
+	}
+	m.h.ForgetFuture()
+	if last := hs.cps[len(hs.cps)-1]; last.ICount >= ic {
+		// Only the oldest is left and it is this instant: take it
+		// again, with the change.
+		hs.used -= last.Release()
+		hs.cps = hs.cps[:0]
+	}
+	m.checkpoint()
+}
+
+// claimTravel claims the CPU for a journey in time: unlike a run, it is
+// allowed on a dead Guest (its past is alive).
+func (m *Machine) claimTravel() error {
+	m.ctl.Lock()
+	defer m.ctl.Unlock()
+	if m.hist == nil {
+		return ErrNoHistory
+	}
+	if m.running {
+		return ErrRunning
+	}
+	m.running = true
+	m.done = make(chan struct{})
+	m.h.ClearPause()
+	return nil
+}
+
+// travelTo brings the machine to icount t: from the present if t is ahead
+// of it and force is false, else from the newest checkpoint at or before
+// t. It replays with breakpoints and until events off. mu is held.
+func (m *Machine) travelTo(t uint64, force bool) error {
+	hs := m.hist
+	if t < hs.cps[0].ICount {
+		return fmt.Errorf("icount %d is before the start of history (%d)", t, hs.cps[0].ICount)
+	}
+	ic := m.h.CPU().ICount()
+	if force || t < ic || m.LastStop().Reason.Terminal() {
+		i := len(hs.cps) - 1
+		for hs.cps[i].ICount > t {
+			i--
+		}
+		m.h.Restore(hs.cps[i])
+	}
+	resume := m.h.CPU().SuspendDebug()
+	defer resume()
+	m.h.SetRunUntil(nil)
+	defer m.h.SwapUntil(m.h.SwapUntil(nil))
+	for m.h.CPU().ICount() < t {
+		slice := min(t, (m.h.CPU().ICount()/host.RunSlice+1)*host.RunSlice)
+		s := m.h.Run(false, slice)
+		m.afterSlice()
+		if s.Reason != StopInstructionLimit && s.Reason != StopPaused {
+			if m.h.CPU().ICount() < t {
+				return fmt.Errorf("icount %d is beyond the end of the run (%s)", t, s)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// travelStop ends a journey: the CPU continues forward from here even if a
+// breakpoint is set at EIP, and subscribers learn where the Guest now is.
+func (m *Machine) travelStop(s Stop) Stop {
+	m.h.CPU().ResumeAtBreakpoint()
+	s.ICount, s.EIP = m.h.CPU().ICount(), m.h.CPU().EIP()
+	m.finish(s)
+	return s
+}
+
+// Goto travels to icount t (back or forward) and stops there.
+func (m *Machine) Goto(t uint64) (Stop, error) {
+	if err := m.claimTravel(); err != nil {
+		return m.LastStop(), err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.travelTo(t, false); err != nil {
+		return m.travelStop(m.last), err
+	}
+	return m.travelStop(Stop{Reason: StopPaused}), nil
+}
+
+// ReverseStep goes one instruction back: to the instant before the last
+// instruction retired, or, when the Host handled a trap at this icount
+// (the instruction did not retire), to the instant before that trap.
+func (m *Machine) ReverseStep() (Stop, error) {
+	if err := m.claimTravel(); err != nil {
+		return m.LastStop(), err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ic, eip, seq := m.h.CPU().ICount(), m.h.CPU().EIP(), m.h.Events().Next()
+	if ic == m.hist.cps[0].ICount && seq == m.hist.cps[0].Seq {
+		return m.travelStop(Stop{Reason: StopHistoryStart}), nil
+	}
+	if err := m.travelTo(ic, true); err != nil {
+		return m.travelStop(m.last), err
+	}
+	if m.h.CPU().EIP() == eip && m.h.Events().Next() == seq {
+		if ic == m.hist.cps[0].ICount {
+			return m.travelStop(Stop{Reason: StopHistoryStart}), nil
+		}
+		if err := m.travelTo(ic-1, true); err != nil {
+			return m.travelStop(m.last), err
+		}
+	}
+	return m.travelStop(Stop{Reason: StopStep}), nil
+}
+
+// ReverseContinue runs back to the most recent breakpoint or watchpoint
+// hit before the present, or to the start of history (StopHistoryStart).
+// It replays each checkpoint interval before the present with the
+// breakpoints on, newest interval first, and keeps the last hit.
+func (m *Machine) ReverseContinue() (Stop, error) {
+	if err := m.claimTravel(); err != nil {
+		return m.LastStop(), err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hs := m.hist
+	end := m.h.CPU().ICount()
+	m.h.SetRunUntil(nil)
+	defer m.h.SwapUntil(m.h.SwapUntil(nil))
+	for i := len(hs.cps) - 1; i >= 0; i-- {
+		c := hs.cps[i]
+		if c.ICount >= end {
+			continue
+		}
+		var hit *Stop
+		m.h.Restore(c)
+		for m.h.CPU().ICount() < end {
+			slice := min(end, (m.h.CPU().ICount()/host.RunSlice+1)*host.RunSlice)
+			s := m.h.Run(false, slice)
+			if s.Reason == StopBreakpoint || s.Reason == StopWatchpoint {
+				if s.ICount < end {
+					hit = &s
+				}
+				continue
+			}
+			if s.Reason != StopInstructionLimit && s.Reason != StopPaused {
+				break
+			}
+		}
+		if hit != nil {
+			if err := m.travelTo(hit.ICount, true); err != nil {
+				return m.travelStop(m.last), err
+			}
+			return m.travelStop(*hit), nil
+		}
+		end = c.ICount
+	}
+	m.h.Restore(hs.cps[0])
+	return m.travelStop(Stop{Reason: StopHistoryStart}), nil
+}
+
+// Checkpoints lists the icounts of the checkpoints kept, oldest first.
+func (m *Machine) Checkpoints() []uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hist == nil {
+		return nil
+	}
+	out := make([]uint64, len(m.hist.cps))
+	for i, c := range m.hist.cps {
+		out[i] = c.ICount
+	}
+	return out
+}
+
+// MemoryHash hashes all of physical memory, to compare two instants.
+func (m *Machine) MemoryHash() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.h.Mem().Hash()
+}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/tests/guests"
+)
+
+// historyMachine builds the named test guest with history on, a trace into
+// the returned buffer and an event ring large enough to keep every event.
+func historyMachine(t testing.TB, name string) (*hv.Machine, *bytes.Buffer, *guests.Expectation) {
+	t.Helper()
+	if setupSkip != "" {
+		t.Skip(setupSkip)
+	}
+	exp, err := guests.Expect(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := os.ReadFile(filepath.Join(guestDir, exp.BzImage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace bytes.Buffer
+	m, err := hv.New(hv.Config{Image: img, RAM: uint32(exp.MemMiB) << 20, Trace: &trace,
+		EventRing: 1 << 22, History: int64(exp.MemMiB) << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, &trace, exp
+}
+
+func eventsJSON(t testing.TB, m *hv.Machine) []string {
+	evs, _ := m.Events(0)
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = string(b)
+	}
+	return out
+}
+
+func traceGolden(t testing.TB, trace []byte) []byte {
+	var evs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(trace)), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	return golden(evs)
+}
+
+// TestReplayFromEveryCheckpointIsExact: a run with history on gives the
+// golden trace; then travelling back to each checkpoint (and to instants
+// between them) and running to the end again regenerates every event —
+// shadow changes and demand faults included — byte for byte, ends with the
+// same stop, and sends nothing twice to the trace.
+func TestReplayFromEveryCheckpointIsExact(t *testing.T) {
+	for _, name := range []string{"boot", "compute", "vconsole", "boot-pae"} {
+		t.Run(name, func(t *testing.T) {
+			m, trace, exp := historyMachine(t, name)
+			end := m.Run(exp.MaxInstructions)
+			want := eventsJSON(t, m)
+			gold, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := traceGolden(t, trace.Bytes()); !bytes.Equal(got, gold) {
+				t.Fatalf("history on changed the golden trace: %s", firstDiff(string(gold), string(got)))
+			}
+			traced := trace.Len()
+			cps := m.Checkpoints()
+			if len(cps) < 1 || cps[0] != 0 {
+				t.Fatalf("checkpoints %v: the first is not at icount 0", cps)
+			}
+			targets := []uint64{end.ICount / 3, end.ICount * 2 / 3, end.ICount - 1}
+			step := max(1, len(cps)/6)
+			for i := 0; i < len(cps); i += step {
+				targets = append(targets, cps[i], cps[i]+777_777)
+			}
+			for _, at := range targets {
+				if at >= end.ICount {
+					continue
+				}
+				if _, err := m.Goto(at); err != nil {
+					t.Fatalf("goto %d: %v", at, err)
+				}
+				if got := m.Regs().ICount; got != at {
+					t.Fatalf("goto %d arrived at %d", at, got)
+				}
+				again := m.Run(exp.MaxInstructions)
+				if again.String() != end.String() {
+					t.Fatalf("from %d: stop %s, first run %s", at, again, end)
+				}
+				got := eventsJSON(t, m)
+				if len(got) != len(want) {
+					t.Fatalf("from %d: %d events, first run %d", at, len(got), len(want))
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("from %d: event %d differs:\n got %s\nwant %s", at, i, got[i], want[i])
+					}
+				}
+			}
+			if trace.Len() != traced {
+				t.Errorf("replays wrote %d more bytes of trace", trace.Len()-traced)
+			}
+			t.Logf("%d instructions, %d checkpoints, %v", end.ICount, len(cps), fmt.Sprintf("%+v", m.History()))
+		})
+	}
+}
