@@ -80,6 +80,8 @@ func (ss *session) dispatch(ctx context.Context, p []byte) error {
 			}
 		}
 		return ss.resume(ctx, p[0] == 'S')
+	case 'b':
+		return ss.reverse(arg)
 	case 'Z', 'z':
 		return ss.reply(ss.breakpoint(p[0] == 'Z', arg))
 	case 'H', 'T':
@@ -158,7 +160,7 @@ func (ss *session) query(arg []byte) error {
 				ss.hwbreak = true
 			}
 		}
-		return ss.send(fmt.Sprintf("PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+", MaxPacket))
+		return ss.send(fmt.Sprintf("PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+%s", MaxPacket, ss.reverseFeatures()))
 	case "Attached":
 		// 1: we attached to an existing process, so gdb's "quit"
 		// detaches instead of killing.

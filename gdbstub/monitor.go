@@ -181,6 +181,11 @@ func monWalk(m *hv.Machine, args []string) (string, error) {
 	}
 	fmt.Fprintf(&b, "guest:  %s\n", walkResult(w.Guest))
 	fmt.Fprintf(&b, "shadow: %s\n", walkResult(w.Shadow))
+	for _, l := range w.Shadow.Levels {
+		if e, ok := m.ShadowWriter(w.Slot, l.Kind.String(), va); ok {
+			fmt.Fprintf(&b, "shadow %s written at icount %d: %s\n", l.Kind, e.ICount, e.Why)
+		}
+	}
 	return b.String(), nil
 }
 

@@ -91,6 +91,7 @@ flags:
   --intel               Intel syntax in the TUI's disassembly (default: GNU/AT&T)
   --symbols VMLINUX     symbols for the TUI from the kernel's ELF (a bzImage has none)
   --trace FILE          write every event as JSON lines to FILE
+  --history SIZE        memory for time travel (TUI, --gdb; default 1x guest RAM; 0: off)
   --max-instructions N  stop after N guest instructions
   --until EVENT         stop at the first EVENT:
 UNTIL
@@ -116,6 +117,7 @@ type options struct {
 	paused    bool
 	intel     bool
 	symbols   string
+	history   string
 	imagePath string
 	devices   deviceFlags
 
@@ -144,6 +146,7 @@ func parseRun(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.symbols, "symbols", "", "")
 	fs.Var(blockFlag{&o.devices}, "block", "")
 	fs.Var(rngFlag{&o.devices}, "rng", "")
+	fs.StringVar(&o.history, "history", "", "")
 	// Flags may come before or after the image, as with QEMU.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -296,6 +299,20 @@ func machineConfig(o *options) (hv.Config, func(), error) {
 		return cfg, noop, fmt.Errorf("-m %s: %w", o.mem, err)
 	}
 	cfg.RAM = ram
+	// Time travel only where someone can travel: the TUI and gdb.
+	switch {
+	case o.history == "0":
+	case o.history != "":
+		n, err := boot.ParseSize(o.history)
+		if err != nil {
+			return cfg, noop, fmt.Errorf("--history %s: %w", o.history, err)
+		}
+		if o.gdb != "" || !o.headless {
+			cfg.History = int64(n)
+		}
+	case o.gdb != "" || !o.headless:
+		cfg.History = int64(ram)
+	}
 	cfg.Cmdline = o.append
 	if o.imagePath == "" {
 		cfg.Image = guests.BootImage
