@@ -207,7 +207,10 @@ func (m *Machine) Goto(t uint64) (Stop, error) {
 
 // ReverseStep goes one instruction back: to the instant before the last
 // instruction retired, or, when the Host handled a trap at this icount
-// (the instruction did not retire), to the instant before that trap.
+// (the instruction did not retire), to the instant before that trap. One
+// replay: to icount-1, where a scratch checkpoint is taken, then forward
+// again to this icount; if that lands on the present, the answer is the
+// scratch checkpoint, else it is where the replay stopped.
 func (m *Machine) ReverseStep() (Stop, error) {
 	if err := m.claimTravel(); err != nil {
 		return m.LastStop(), err
@@ -215,19 +218,25 @@ func (m *Machine) ReverseStep() (Stop, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ic, eip, seq := m.h.CPU().ICount(), m.h.CPU().EIP(), m.h.Events().Next()
-	if ic == m.hist.cps[0].ICount && seq == m.hist.cps[0].Seq {
+	if oldest := m.hist.cps[0]; ic == oldest.ICount && seq == oldest.Seq {
 		return m.travelStop(Stop{Reason: StopHistoryStart}), nil
 	}
-	if err := m.travelTo(ic, true); err != nil {
+	if ic == m.hist.cps[0].ICount {
+		// A trap was handled at the oldest instant: before it is the
+		// oldest checkpoint itself.
+		m.h.Restore(m.hist.cps[0])
+		return m.travelStop(Stop{Reason: StopStep}), nil
+	}
+	if err := m.travelTo(ic-1, true); err != nil {
+		return m.travelStop(m.last), err
+	}
+	before := m.h.Checkpoint(m.hist.cps[len(m.hist.cps)-1])
+	defer before.Release()
+	if err := m.travelTo(ic, false); err != nil {
 		return m.travelStop(m.last), err
 	}
 	if m.h.CPU().EIP() == eip && m.h.Events().Next() == seq {
-		if ic == m.hist.cps[0].ICount {
-			return m.travelStop(Stop{Reason: StopHistoryStart}), nil
-		}
-		if err := m.travelTo(ic-1, true); err != nil {
-			return m.travelStop(m.last), err
-		}
+		m.h.Restore(before)
 	}
 	return m.travelStop(Stop{Reason: StopStep}), nil
 }

@@ -121,3 +121,50 @@ func TestReplayFromEveryCheckpointIsExact(t *testing.T) {
 		})
 	}
 }
+
+type instant struct {
+	regs hv.Regs
+	mem  uint64
+	seq  uint64
+}
+
+func now(m *hv.Machine) instant {
+	_, seq := m.Events(1 << 62)
+	return instant{m.Regs(), m.MemoryHash(), seq}
+}
+
+// TestReverseStepThenStepIsIdentity: at instants across a boot (after a
+// run, a breakpoint-like limit, a step), reverse-stepi then stepi gives
+// back the same registers, the same memory and the same event log.
+func TestReverseStepThenStepIsIdentity(t *testing.T) {
+	for _, name := range []string{"vconsole", "traps"} {
+		t.Run(name, func(t *testing.T) {
+			m, _, exp := historyMachine(t, name)
+			end := m.Run(exp.MaxInstructions)
+			for _, at := range []uint64{1, end.ICount / 5, end.ICount / 2, end.ICount - 3} {
+				if _, err := m.Goto(at); err != nil {
+					t.Fatal(err)
+				}
+				for k := 0; k < 3; k++ {
+					if _, err := m.Step(); err != nil {
+						t.Fatal(err)
+					}
+					want := now(m)
+					if _, err := m.ReverseStep(); err != nil {
+						t.Fatal(err)
+					}
+					back := now(m)
+					if back.regs.ICount >= want.regs.ICount && back.seq >= want.seq {
+						t.Fatalf("at %d: reverse-stepi did not go back (%d, seq %d)", at, back.regs.ICount, back.seq)
+					}
+					if _, err := m.Step(); err != nil {
+						t.Fatal(err)
+					}
+					if got := now(m); got != want {
+						t.Fatalf("at %d: after reverse-stepi, stepi:\n got %+v\nwant %+v", at, got, want)
+					}
+				}
+			}
+		})
+	}
+}
