@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lgdbg/lgdbg/hv"
+)
+
+// History benchmarks: forward speed with history on and off (MIPS; compare
+// the pairs), history memory per million instructions, and the latency of
+// reverse-stepi deep into a run and of reverse-continue over 10 million
+// instructions.
+
+func BenchmarkForwardComputeHistoryOff(b *testing.B) { benchForward(b, "compute.bzImage", 32<<20, false) }
+func BenchmarkForwardComputeHistoryOn(b *testing.B)  { benchForward(b, "compute.bzImage", 32<<20, true) }
+func BenchmarkForwardBootHistoryOff(b *testing.B)    { benchForward(b, "vconsole.bzImage", 32<<20, false) }
+func BenchmarkForwardBootHistoryOn(b *testing.B)     { benchForward(b, "vconsole.bzImage", 32<<20, true) }
+
+func readGuest(b *testing.B, name string) []byte {
+	if setupSkip != "" {
+		b.Skip(setupSkip)
+	}
+	img, err := os.ReadFile(filepath.Join(guestDir, name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return img
+}
+
+func benchForward(b *testing.B, name string, ram uint32, history bool) {
+	img := readGuest(b, name)
+	var insns uint64
+	var busy time.Duration
+	var histBytes int64
+	for b.Loop() {
+		cfg := hv.Config{Image: img, RAM: ram}
+		if history {
+			cfg.History = int64(ram)
+		}
+		m, err := hv.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		s := m.Run(0)
+		busy += time.Since(start)
+		if s.Reason.Terminal() == false {
+			b.Fatalf("%s: %s", name, s)
+		}
+		insns += s.ICount
+		histBytes += m.History().Bytes
+	}
+	b.ReportMetric(float64(insns)/busy.Seconds()/1e6, "MIPS")
+	if history {
+		b.ReportMetric(float64(histBytes)/(float64(insns)/1e6), "history-B/Minsn")
+	}
+}
+
+// BenchmarkReverseStepAt60M: one reverse-stepi with the compute guest at
+// icount 60 million.
+func BenchmarkReverseStepAt60M(b *testing.B) {
+	img := readGuest(b, "compute.bzImage")
+	m, err := hv.New(hv.Config{Image: img, RAM: 32 << 20, History: 32 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s := m.Run(60_000_000); s.ICount != 60_000_000 {
+		b.Fatalf("run to 60M: %s", s)
+	}
+	var busy time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := m.ReverseStep(); err != nil {
+			b.Fatal(err)
+		}
+		busy += time.Since(start)
+	}
+	b.ReportMetric(busy.Seconds()/float64(b.N), "s/reverse-stepi")
+	b.ReportMetric(float64(m.History().Interval), "interval-insns")
+}
+
+// BenchmarkReverseContinue10M: reverse-continue with no breakpoint from
+// icount 10 million, which replays all 10 million to find none and lands at
+// the start of history.
+func BenchmarkReverseContinue10M(b *testing.B) {
+	img := readGuest(b, "compute.bzImage")
+	m, err := hv.New(hv.Config{Image: img, RAM: 32 << 20, History: 32 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var busy time.Duration
+	for b.Loop() {
+		if _, err := m.Goto(10_000_000); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		s, err := m.ReverseContinue()
+		busy += time.Since(start)
+		if err != nil || s.Reason != hv.StopHistoryStart {
+			b.Fatalf("reverse-continue: %s %v", s, err)
+		}
+	}
+	b.ReportMetric(busy.Seconds()/float64(b.N), "s/reverse-continue")
+}
