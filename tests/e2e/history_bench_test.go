@@ -14,10 +14,12 @@ import (
 // reverse-stepi deep into a run and of reverse-continue over 10 million
 // instructions.
 
-func BenchmarkForwardComputeHistoryOff(b *testing.B) { benchForward(b, "compute.bzImage", 32<<20, false) }
-func BenchmarkForwardComputeHistoryOn(b *testing.B)  { benchForward(b, "compute.bzImage", 32<<20, true) }
-func BenchmarkForwardBootHistoryOff(b *testing.B)    { benchForward(b, "vconsole.bzImage", 32<<20, false) }
-func BenchmarkForwardBootHistoryOn(b *testing.B)     { benchForward(b, "vconsole.bzImage", 32<<20, true) }
+func BenchmarkForwardComputeHistoryOff(b *testing.B) {
+	benchForward(b, "compute.bzImage", 32<<20, false)
+}
+func BenchmarkForwardComputeHistoryOn(b *testing.B) { benchForward(b, "compute.bzImage", 32<<20, true) }
+func BenchmarkForwardBootHistoryOff(b *testing.B)   { benchForward(b, "vconsole.bzImage", 32<<20, false) }
+func BenchmarkForwardBootHistoryOn(b *testing.B)    { benchForward(b, "vconsole.bzImage", 32<<20, true) }
 
 func readGuest(b *testing.B, name string) []byte {
 	if setupSkip != "" {
