@@ -74,6 +74,9 @@ func monHistory(m *hv.Machine, args []string) (string, error) {
 	if len(args) == 0 {
 		h := m.History()
 		if !h.On {
+			if h.Why != "" {
+				return "history is off: " + h.Why + "\n", nil
+			}
 			return "history is off\n", nil
 		}
 		return fmt.Sprintf("history: icount %d to %d, %d checkpoints every %d instructions, %d of %d bytes\n",

@@ -39,6 +39,7 @@ type history struct {
 // HistoryInfo describes the history kept.
 type HistoryInfo struct {
 	On          bool
+	Why         string // why it is off, when it was asked for
 	Oldest      uint64 // the first icount one can travel to
 	Checkpoints int
 	Bytes       int64  // memory held by the checkpoints
@@ -49,6 +50,10 @@ type HistoryInfo struct {
 // enableHistory starts recording with a budget of bytes; called by New
 // before the first run.
 func (m *Machine) enableHistory(budget int64) {
+	if why := m.h.HistoryUnsupported(); why != "" {
+		m.histOff = why
+		return
+	}
 	m.h.RecordInput()
 	m.hist = &history{budget: budget, interval: 4 * minInterval}
 	m.checkpoint()
@@ -60,7 +65,7 @@ func (m *Machine) History() HistoryInfo {
 	defer m.mu.Unlock()
 	hs := m.hist
 	if hs == nil {
-		return HistoryInfo{}
+		return HistoryInfo{Why: m.histOff}
 	}
 	return HistoryInfo{On: true, Oldest: hs.cps[0].ICount, Checkpoints: len(hs.cps), Bytes: hs.used, Budget: hs.budget, Interval: hs.interval}
 }
@@ -101,6 +106,16 @@ func (m *Machine) checkpoint() {
 func (m *Machine) afterSlice() {
 	hs := m.hist
 	if hs == nil {
+		return
+	}
+	if m.h.ABI4x() {
+		// A 4.x Guest showed itself: its virtio-pci state is not
+		// saved, so its history could not be replayed. Stop keeping it.
+		m.histOff = m.h.HistoryUnsupported()
+		for _, c := range hs.cps {
+			c.Release()
+		}
+		m.hist = nil
 		return
 	}
 	if m.h.CPU().ICount() >= hs.cps[len(hs.cps)-1].ICount+hs.interval {

@@ -80,7 +80,8 @@ type Machine struct {
 	syms     *symbols.Table // the kernel's names and layout (loadalias.go)
 	symsNote string
 
-	hist *history // time travel (history.go), nil when off; under mu
+	hist    *history // time travel (history.go), nil when off; under mu
+	histOff string   // why history is off although it was asked for
 }
 
 // L:100 New is the Launcher's start: it loads the image and builds the Guest exactly as the Launcher and
