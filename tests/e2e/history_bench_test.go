@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,19 +19,15 @@ func BenchmarkForwardComputeHistoryOn(b *testing.B) { benchForward(b, "compute.b
 func BenchmarkForwardBootHistoryOff(b *testing.B)   { benchForward(b, "vconsole.bzImage", 32<<20, false) }
 func BenchmarkForwardBootHistoryOn(b *testing.B)    { benchForward(b, "vconsole.bzImage", 32<<20, true) }
 
-func readGuest(b *testing.B, name string) []byte {
+func historyGuest(b *testing.B, name string) []byte {
 	if setupSkip != "" {
 		b.Skip(setupSkip)
 	}
-	img, err := os.ReadFile(filepath.Join(guestDir, name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return img
+	return readGuest(b, name)
 }
 
 func benchForward(b *testing.B, name string, ram uint32, history bool) {
-	img := readGuest(b, name)
+	img := historyGuest(b, name)
 	var insns uint64
 	var busy time.Duration
 	var histBytes int64
@@ -64,7 +58,7 @@ func benchForward(b *testing.B, name string, ram uint32, history bool) {
 // BenchmarkReverseStepAt60M: one reverse-stepi with the compute guest at
 // icount 60 million.
 func BenchmarkReverseStepAt60M(b *testing.B) {
-	img := readGuest(b, "compute.bzImage")
+	img := historyGuest(b, "compute.bzImage")
 	m, err := hv.New(hv.Config{Image: img, RAM: 32 << 20, History: 32 << 20})
 	if err != nil {
 		b.Fatal(err)
@@ -88,7 +82,7 @@ func BenchmarkReverseStepAt60M(b *testing.B) {
 // icount 10 million, which replays all 10 million to find none and lands at
 // the start of history.
 func BenchmarkReverseContinue10M(b *testing.B) {
-	img := readGuest(b, "compute.bzImage")
+	img := historyGuest(b, "compute.bzImage")
 	m, err := hv.New(hv.Config{Image: img, RAM: 32 << 20, History: 32 << 20})
 	if err != nil {
 		b.Fatal(err)
