@@ -168,3 +168,43 @@ func TestReverseStepThenStepIsIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayRepeatsConsoleInput: input typed while the Guest runs is
+// recorded by the instant it was admitted at, so travelling back to before
+// it and running again reproduces every event without typing it again.
+func TestReplayRepeatsConsoleInput(t *testing.T) {
+	m, _, exp := historyMachine(t, "vconsole")
+	for i, line := range []string{"hi\n", "quit\n"} {
+		if s := m.Run(uint64(5_000_000 + 10_000_000*i)); s.Reason.Terminal() {
+			t.Fatalf("before typing %q: %s", line, s)
+		}
+		m.ConsoleInput([]byte(line))
+	}
+	end := m.Run(exp.MaxInstructions)
+	want := eventsJSON(t, m)
+	evs, _ := m.Events(0)
+	var console strings.Builder
+	for _, e := range evs {
+		if e.Kind == "console" {
+			console.WriteString(e.Text)
+		}
+	}
+	if !strings.Contains(console.String(), "echo: hi") {
+		t.Fatalf("the guest never echoed the input (stop %s): %q", end, console.String())
+	}
+	for _, at := range []uint64{0, end.ICount / 2} {
+		if _, err := m.Goto(at); err != nil {
+			t.Fatal(err)
+		}
+		again := m.Run(exp.MaxInstructions)
+		got := eventsJSON(t, m)
+		if again.String() != end.String() || len(got) != len(want) {
+			t.Fatalf("from %d: %s with %d events, first run %s with %d", at, again, len(got), end, len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("from %d: event %d differs:\n got %s\nwant %s", at, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -102,12 +102,16 @@ type inputRecord struct {
 	admits        map[uint64][]byte
 	sleepFrontier uint64
 	sleeps        map[uint64]uint64
+	// Input that woke a Guest halted with nothing armed: time stands
+	// still there, so it is keyed by the instant it waited at.
+	idleFrontier uint64
+	idleAdmits   map[uint64][]byte
 }
 
 // RecordInput starts recording outside input (history on).
 func (h *Host) RecordInput() {
 	if h.rec == nil {
-		h.rec = &inputRecord{admits: map[uint64][]byte{}, sleeps: map[uint64]uint64{}}
+		h.rec = &inputRecord{admits: map[uint64][]byte{}, sleeps: map[uint64]uint64{}, idleAdmits: map[uint64][]byte{}}
 	}
 }
 
@@ -128,6 +132,12 @@ func (h *Host) ForgetFuture() {
 			delete(h.rec.sleeps, k)
 		}
 	}
+	for k := range h.rec.idleAdmits {
+		if k >= n {
+			delete(h.rec.idleAdmits, k)
+		}
+	}
+	h.rec.idleFrontier = min(h.rec.idleFrontier, n)
 	h.rec.admitFrontier = min(h.rec.admitFrontier, n)
 	h.rec.sleepFrontier = min(h.rec.sleepFrontier, n)
 	h.events.Diverge()
@@ -156,6 +166,30 @@ func (h *Host) admitInput() {
 		}
 		h.rec.admitFrontier = n + 1
 	}
+}
+
+// admitWhileIdle admits input for a Guest halted with nothing armed, where
+// virtual time stands still, so admitInput's once-per-instant pass has
+// gone: it reports whether input came (the loop goes round to deliver
+// it) or the Guest must wait for some (StopHaltedForever).
+func (h *Host) admitWhileIdle() bool {
+	n := h.now()
+	if h.rec != nil && n < h.rec.idleFrontier {
+		p, ok := h.rec.idleAdmits[n]
+		if ok {
+			h.con.AdmitRecorded(p)
+		}
+		return ok
+	}
+	p := h.con.Admit()
+	if len(p) == 0 {
+		return false
+	}
+	if h.rec != nil {
+		h.rec.idleAdmits[n] = p
+		h.rec.idleFrontier = n + 1
+	}
+	return true
 }
 
 // idleWait is how long an idle Guest sleeps towards its clock event, ns

@@ -257,6 +257,9 @@ func (h *Host) iterate(o runOpts, stepped bool) (Stop, pass) {
 				}
 				return Stop{}, passAgain
 			}
+			if h.admitWhileIdle() {
+				return Stop{}, passAgain
+			}
 			return h.stopHere(StopHaltedForever, "halted with no clock event armed"), passStop
 		}
 		// 7. The Switcher reloads the GDT, IDT and segment registers on
