@@ -93,7 +93,11 @@ func (m *Machine) checkpoint() {
 		run := t0.Sub(hs.runStart)
 		switch {
 		case float64(cost) > checkpointShare*float64(run) && hs.interval < maxInterval:
-			hs.interval *= 2
+			// Straight to the interval the share allows (in powers of
+			// two), not one doubling per checkpoint.
+			for want := float64(hs.interval) * float64(cost) / (checkpointShare * float64(run)); float64(hs.interval) < want && hs.interval < maxInterval; {
+				hs.interval *= 2
+			}
 		case float64(cost) < checkpointShare/4*float64(run) && hs.interval > minInterval:
 			hs.interval /= 2
 		}
