@@ -52,6 +52,7 @@ type HistoryInfo struct {
 func (m *Machine) enableHistory(budget int64) {
 	if why := m.h.HistoryUnsupported(); why != "" {
 		m.histOff = why
+		m.publishHistory()
 		return
 	}
 	m.h.RecordInput()
@@ -59,15 +60,24 @@ func (m *Machine) enableHistory(budget int64) {
 	m.checkpoint()
 }
 
-// History describes the history kept (On false when off).
+// History describes the history kept (On false when off). It does not
+// wait for a running Guest: the description is refreshed at every
+// checkpoint, so a UI can call it on its event loop.
 func (m *Machine) History() HistoryInfo {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	if h := m.histInfo.Load(); h != nil {
+		return *h
+	}
+	return HistoryInfo{}
+}
+
+// publishHistory refreshes what History returns; mu is held.
+func (m *Machine) publishHistory() {
 	hs := m.hist
 	if hs == nil {
-		return HistoryInfo{Why: m.histOff}
+		m.histInfo.Store(&HistoryInfo{Why: m.histOff})
+		return
 	}
-	return HistoryInfo{On: true, Oldest: hs.cps[0].ICount, Checkpoints: len(hs.cps), Bytes: hs.used, Budget: hs.budget, Interval: hs.interval}
+	m.histInfo.Store(&HistoryInfo{On: true, Oldest: hs.cps[0].ICount, Checkpoints: len(hs.cps), Bytes: hs.used, Budget: hs.budget, Interval: hs.interval})
 }
 
 // checkpoint saves the machine now; mu is held.
@@ -103,6 +113,7 @@ func (m *Machine) checkpoint() {
 		}
 	}
 	hs.runStart = time.Now()
+	m.publishHistory()
 }
 
 // afterSlice takes a checkpoint when the run has gone interval past the
@@ -120,6 +131,7 @@ func (m *Machine) afterSlice() {
 			c.Release()
 		}
 		m.hist = nil
+		m.publishHistory()
 		return
 	}
 	if m.h.CPU().ICount() >= hs.cps[len(hs.cps)-1].ICount+hs.interval {

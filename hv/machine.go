@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"sync"
+	"sync/atomic"
 
 	"github.com/lgdbg/lgdbg/hv/boot"
 	"github.com/lgdbg/lgdbg/hv/internal/host"
@@ -82,6 +83,9 @@ type Machine struct {
 
 	hist    *history // time travel (history.go), nil when off; under mu
 	histOff string   // why history is off although it was asked for
+	// histInfo is History's answer, published at every checkpoint so
+	// reading it never waits for a running Guest.
+	histInfo atomic.Pointer[HistoryInfo]
 }
 
 // L:100 New is the Launcher's start: it loads the image and builds the Guest exactly as the Launcher and
