@@ -98,6 +98,7 @@ type CPU struct {
 
 	// debugging
 	bps       []uint32
+	bpGen     uint64 // bumped when bps changes: invalidates block.bpHit
 	watches   []watch
 	skipBP    bool
 	watchExit Exit

@@ -18,6 +18,7 @@ func (c *CPU) SetBreakpoint(lin uint32) {
 		}
 	}
 	c.bps = append(c.bps, lin)
+	c.bpGen++
 }
 
 // ClearBreakpoint removes an execution breakpoint.
@@ -25,9 +26,48 @@ func (c *CPU) ClearBreakpoint(lin uint32) {
 	for i, b := range c.bps {
 		if b == lin {
 			c.bps = append(c.bps[:i], c.bps[i+1:]...)
+			c.bpGen++
 			return
 		}
 	}
+}
+
+// bpStops reports whether execution stops at a breakpoint at lin, and
+// remembers it as the one to resume from. Resuming from a breakpoint stop
+// executes the instruction there (like EFLAGS.RF): the first instruction
+// of a Run at the breakpoint last stopped at does not stop again.
+func (c *CPU) bpStops(lin uint32, first bool) bool {
+	if c.isBP(lin) && !(first && c.bpResumeValid) {
+		c.bpResume, c.bpResumeValid = lin, true
+		return true
+	}
+	return false
+}
+
+// blockHasBP reports whether a breakpoint lies in blk's linear range, blk
+// entered at instruction start at linear address lin. The answer is cached
+// in the block for its linear start and the breakpoint-set generation, so
+// a block without one costs two compares per run.
+func (c *CPU) blockHasBP(blk *block, start int, lin uint32) bool {
+	if blk.nolink {
+		// scratch: one instruction, decoded afresh each time
+		return true
+	}
+	in := &blk.insns[start]
+	lin0 := lin - uint32(in.end) + uint32(in.len)
+	if blk.bpGen == c.bpGen && blk.bpLin == lin0 {
+		return blk.bpHit
+	}
+	size := uint32(blk.insns[len(blk.insns)-1].end)
+	hit := false
+	for _, b := range c.bps {
+		if b-lin0 < size {
+			hit = true
+			break
+		}
+	}
+	blk.bpHit, blk.bpLin, blk.bpGen = hit, lin0, c.bpGen
+	return hit
 }
 
 func (c *CPU) isBP(lin uint32) bool {

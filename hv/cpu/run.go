@@ -60,6 +60,14 @@ type block struct {
 	l0eip, l1eip uint32
 	gen          uint64
 	nolink       bool // scratch blocks are never linked
+	// bpHit caches whether a breakpoint lies in the block's linear range
+	// when it starts at linear address bpLin, valid while bpGen ==
+	// c.bpGen. A block is decoded per physical page but may run at
+	// several linear addresses (the kernel's load-address alias), so the
+	// linear start is part of the key.
+	bpHit bool
+	bpLin uint32
+	bpGen uint64
 }
 
 // codePage is the decode cache of one physical page.
@@ -150,8 +158,10 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 	}()
 	var blk *block
 	// Breakpoints cannot change during Run (only RequestStop is
-	// goroutine-safe), so the slow one-instruction mode is decided once.
-	slow := step || len(c.bps) > 0
+	// goroutine-safe), so whether they are checked at all is decided once.
+	// With breakpoints set, only a block whose linear range holds one runs
+	// one instruction at a time; the others run whole.
+	bpsOn := len(c.bps) > 0
 	for {
 		if c.stopReq.Load() {
 			c.stopReq.Store(false)
@@ -166,14 +176,12 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// Resuming from a breakpoint stop executes the instruction there
 		// (like EFLAGS.RF); anywhere else, including the first
 		// instruction after a trap the Host handled, a breakpoint hits.
-		if slow && len(c.bps) > 0 {
-			lin := c.sbase[CS] + c.eip
-			if c.bpResumeValid && lin != c.bpResume {
+		var bpLin uint32
+		bpChecked := false
+		if bpsOn {
+			bpLin = c.sbase[CS] + c.eip
+			if c.bpResumeValid && bpLin != c.bpResume {
 				c.bpResumeValid = false
-			}
-			if c.isBP(lin) && !(*first && c.bpResumeValid) {
-				c.bpResume, c.bpResumeValid = lin, true
-				return Exit{Reason: ExitBreakpoint}, true
 			}
 		}
 		// Follow the previous block's chain link when it is still valid
@@ -197,6 +205,14 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			}
 		}
 		if nb == nil {
+			// before the fetch, which may fault: a breakpoint on an
+			// instruction whose page is not present stops first
+			if bpsOn {
+				if c.bpStops(bpLin, *first) {
+					return Exit{Reason: ExitBreakpoint}, true
+				}
+				bpChecked = true
+			}
 			nb = c.lookup()
 			if blk != nil && !blk.nolink && !nb.nolink {
 				if blk.gen != c.gen {
@@ -217,6 +233,13 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// TF: a #DB trap after every instruction that started with TF
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
+		slow := step
+		if bpsOn && c.blockHasBP(blk, start, bpLin) {
+			if !bpChecked && c.bpStops(bpLin, *first) {
+				return Exit{Reason: ExitBreakpoint}, true
+			}
+			slow = true
+		}
 		if slow || tf {
 			// noStepTrap only matters for a block run with TF set
 			c.noStepTrap = false
@@ -535,6 +558,10 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		}
 		c.icount += uint64(n)
 		c.blkIns = nil
+		if bpsOn && n > 1 {
+			// the instructions after the first ran at other addresses
+			c.bpResumeValid = false
+		}
 		if c.pending != 0 {
 			p := c.pending
 			c.pending = 0
@@ -562,6 +589,10 @@ func (c *CPU) onFault() (Exit, bool) {
 	c.pending &^= pendWatch | pendRestart
 	idx, cur := c.locate()
 	c.blkIns = nil
+	if idx > 0 && len(c.bps) > 0 {
+		// the faulting instruction is not the one resumed from
+		c.bpResumeValid = false
+	}
 	c.icount += uint64(idx) // the instructions before it retired
 	c.cur = cur
 	if c.snapValid {
