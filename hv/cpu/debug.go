@@ -19,6 +19,7 @@ func (c *CPU) SetBreakpoint(lin uint32) {
 	}
 	c.bps = append(c.bps, lin)
 	c.bpGen++
+	c.bpFilter[lin>>6&15] |= 1 << (lin & 63)
 }
 
 // ClearBreakpoint removes an execution breakpoint.
@@ -27,6 +28,10 @@ func (c *CPU) ClearBreakpoint(lin uint32) {
 		if b == lin {
 			c.bps = append(c.bps[:i], c.bps[i+1:]...)
 			c.bpGen++
+			c.bpFilter = [16]uint64{}
+			for _, b := range c.bps {
+				c.bpFilter[b>>6&15] |= 1 << (b & 63)
+			}
 			return
 		}
 	}
@@ -71,6 +76,9 @@ func (c *CPU) blockHasBP(blk *block, start int, lin uint32) bool {
 }
 
 func (c *CPU) isBP(lin uint32) bool {
+	if c.bpFilter[lin>>6&15]&(1<<(lin&63)) == 0 {
+		return false // checked before every block lookup: mostly misses
+	}
 	for _, b := range c.bps {
 		if b == lin {
 			return true
