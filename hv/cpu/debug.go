@@ -52,7 +52,8 @@ func (c *CPU) bpStops(lin uint32, first bool) bool {
 // blockHasBP reports whether a breakpoint lies in blk's linear range, blk
 // entered at instruction start at linear address lin. The answer is cached
 // in the block for its linear start and the breakpoint-set generation, so
-// a block without one costs two compares per run.
+// a block without one costs two compares per run (runLoop tests the cached
+// answer inline, and calls this only when it may be true or is stale).
 func (c *CPU) blockHasBP(blk *block, start int, lin uint32) bool {
 	if blk.nolink {
 		// scratch: one instruction, decoded afresh each time

@@ -234,7 +234,8 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
 		slow := step
-		if bpsOn && c.blockHasBP(blk, start, bpLin) {
+		if bpsOn && (blk.bpGen != c.bpGen || blk.bpLin != bpLin-uint32(ins[0].end)+uint32(ins[0].len) ||
+			blk.bpHit) && c.blockHasBP(blk, start, bpLin) {
 			if !bpChecked && c.bpStops(bpLin, *first) {
 				return Exit{Reason: ExitBreakpoint}, true
 			}
