@@ -185,3 +185,29 @@ func BenchmarkMemcpy(b *testing.B) {
 func BenchmarkTLBMiss(b *testing.B) {
 	benchProgram(b, tlbSrc, nil)
 }
+
+// Code that writes near itself: a counter in the same page as the loop
+// (data next to code), and a loop that patches an immediate it then
+// executes (self-modifying code proper: one re-decode per iteration).
+func BenchmarkStoreNextToCode(b *testing.B) {
+	benchProgram(b, `
+	mov $10000,%ecx
+1:	mov %ecx,0x10800
+	addl $1,0x10804
+	dec %ecx
+	jnz 1b
+	int $0x1f
+`, nil)
+}
+
+func BenchmarkSelfModifying(b *testing.B) {
+	benchProgram(b, `
+	mov $10000,%ecx
+1:	mov %ecx,0x10000+(2f-_start)+1
+2:	mov $0,%eax
+	add %eax,%edx
+	dec %ecx
+	jnz 1b
+	int $0x1f
+`, nil)
+}

@@ -568,3 +568,56 @@ func TestSingleStepSkipsSoftInt(t *testing.T) {
 		t.Fatalf("#DB at eip %#x after %d insns, want 0x10003 after 4 (int, nop, iret, nop)", e.c.EIP(), e.c.ICount())
 	}
 }
+
+// Data stored next to code in the same page leaves the page's decoded
+// blocks alone (no invalidation per store, REP STOS stays in bulk); a store
+// into a decoded instruction still invalidates it.
+func TestDataWritesNextToCode(t *testing.T) {
+	e := newEnv(t)
+	e.load(0x10000, []byte{
+		0xB9, 0x64, 0, 0, 0, // mov ecx, 100
+		0x89, 0x0D, 0x00, 0x08, 0x01, 0x00, // 1: mov [0x10800], ecx
+		0x49,       // dec ecx
+		0x75, 0xF7, // jnz 1b
+		0xB9, 0x10, 0, 0, 0, // mov ecx, 16
+		0xF3, 0xAA, // rep stosb (to 0x10900)
+		0xB8, 0x11, 0, 0, 0, // mov eax, 0x11
+		0xCD, 0x1F, // int 0x1f
+	})
+	const perRun = 1 + 100*3 + 4
+	run := func(al uint32) {
+		t.Helper()
+		e.c.SetEIP(0x10000)
+		e.c.SetReg(EDI, 0x10900)
+		e.c.SetReg(EAX, al)
+		e.wantTrap(e.c.Run(1000), 0x1f)
+		b := make([]byte, 16)
+		e.m.ReadBytes(0x10900, b)
+		for i, v := range b {
+			if uint32(v) != al {
+				t.Fatalf("rep stosb byte %d = %#x, want %#x", i, v, al)
+			}
+		}
+	}
+	run(0x5A)
+	gen := e.c.gen
+	run(0xA5)
+	if e.c.gen != gen {
+		t.Errorf("stores next to decoded code bumped the generation %d times", e.c.gen-gen)
+	}
+	if v, _ := e.m.Read32(0x10800); v != 1 {
+		t.Errorf("[0x10800] = %d, want 1", v)
+	}
+	if e.c.ICount() != 2*perRun {
+		t.Errorf("icount %d, want %d", e.c.ICount(), 2*perRun)
+	}
+	// a Host patch of the mov eax immediate is seen by the next run
+	e.m.Write8(0x10016, 0x22)
+	run(0x77)
+	if e.c.Reg(EAX) != 0x22 {
+		t.Fatalf("eax %#x after a Host patch, want 0x22", e.c.Reg(EAX))
+	}
+	if e.c.gen == gen {
+		t.Error("a store into a decoded instruction did not invalidate")
+	}
+}

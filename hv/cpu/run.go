@@ -74,6 +74,16 @@ type block struct {
 type codePage struct {
 	idx    [4096]uint16 // block index + 1 by page offset, 0 = none
 	blocks []*block
+	// decoded has bit i set when some block ever decoded (since the page
+	// was last invalidated) holds a byte of [64i, 64i+64): a write
+	// elsewhere in the page (data next to code) needs no invalidation
+	decoded uint64
+}
+
+// chunks is the decoded-mask of the page bytes [off, off+n), n > 0.
+func chunks(off, n uint32) uint64 {
+	lo, hi := off>>6, (off+n-1)>>6
+	return (^uint64(0) >> (63 - hi)) &^ (1<<lo - 1)
 }
 
 // raise raises a fault (the instruction restarts).
@@ -687,7 +697,9 @@ func (c *CPU) buildBlock(lin, pa uint32) *block {
 	}
 	if len(pg.blocks) >= 0xFFFE {
 		// pathological: more blocks than a page has bytes; start over
-		*pg = codePage{}
+		// (the old blocks may still be chained: their bytes stay in
+		// decoded so a write to them still invalidates)
+		*pg = codePage{decoded: pg.decoded}
 	}
 	end := pfn<<12 + 0x1000
 	blk := &block{}
@@ -710,6 +722,7 @@ func (c *CPU) buildBlock(lin, pa uint32) *block {
 	}
 	pg.blocks = append(pg.blocks, blk)
 	pg.idx[pa&0xFFF] = uint16(len(pg.blocks))
+	pg.decoded |= chunks(pa&0xFFF, p-pa)
 	return blk
 }
 
@@ -765,15 +778,31 @@ func (c *CPU) slowFetch() *block {
 	return &c.scratch
 }
 
-// codeWritten is mem.Phys.OnCodeWrite: drop the page's decoded blocks. The
-// running block is abandoned after the current instruction (pendCode).
-func (c *CPU) codeWritten(pfn uint32) {
+// codeWritten is mem.Phys.OnCodeWrite: drop the page's decoded blocks when
+// the write [off, off+n) touches one. The running block is abandoned after
+// the current instruction (pendCode). A write clear of every decoded byte
+// (data sharing a page with code) keeps the page's blocks: they read none
+// of the bytes it changes.
+func (c *CPU) codeWritten(pfn, off, n uint32) (keep bool) {
+	if int(pfn) >= len(c.pages) {
+		return false
+	}
+	pg := c.pages[pfn]
+	if pg != nil && pg.decoded&chunks(off, n) == 0 {
+		return true
+	}
 	c.gen++
-	if int(pfn) < len(c.pages) {
-		c.pages[pfn] = nil
+	if pg != nil {
+		// reused: a page patched in a loop is re-decoded without a new
+		// 8 KiB index each time. No block of it survives: links die
+		// with c.gen, the block in flight with pendCode.
+		clear(pg.idx[:])
+		clear(pg.blocks)
+		pg.blocks, pg.decoded = pg.blocks[:0], 0
 	}
 	c.m.Code[pfn] = 0
 	c.pending |= pendCode
+	return false
 }
 
 // FlushDecodeCache drops every decoded instruction.

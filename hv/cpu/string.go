@@ -112,10 +112,13 @@ func (c *CPU) strBulk(in *insn, op uint16, size uint8, n uint32) uint32 {
 		n = room
 	}
 	dpa := c.xlate(dlin, true)
-	if c.m.Code[dpa>>12] != 0 {
-		return 0
-	}
 	nb := n * sz
+	if c.m.Code[dpa>>12] != 0 {
+		// stores bypassing mem.Phys must not land on decoded bytes
+		if pg := c.pages[dpa>>12]; pg == nil || pg.decoded&chunks(dpa&0xFFF, nb) != 0 {
+			return 0
+		}
+	}
 	dst := c.ram[dpa : dpa+nb]
 	if op == 0xAA {
 		v := c.r[EAX]

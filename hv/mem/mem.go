@@ -36,9 +36,11 @@ type Phys struct {
 	// through OnCodeWrite.
 	Code []uint8
 	// OnCodeWrite is called, before the store lands, when a write touches a
-	// page whose Code entry is set. The CPU installs it to drop the decode
-	// cache of that page. It must clear Code[pfn].
-	OnCodeWrite func(pfn uint32)
+	// page whose Code entry is set, with the bytes [off, off+n) of that page
+	// it writes. The CPU installs it to drop the decode cache of that page;
+	// it returns keep = true when no decoded instruction lies in the range
+	// (data next to code), and the page stays marked.
+	OnCodeWrite func(pfn, off, n uint32) (keep bool)
 }
 
 // New makes guestBytes of guest-physical memory (page-rounded) followed by a
@@ -91,10 +93,20 @@ func (m *Phys) InRange(pa uint32, n uint32) bool {
 func (m *Phys) touch(pa, n uint32) {
 	first, last := pa/PageSize, (pa+n-1)/PageSize
 	for p := first; p <= last; p++ {
-		if m.Code[p] != 0 && m.OnCodeWrite != nil {
-			m.OnCodeWrite(p)
+		if m.Code[p] == 0 {
+			continue
 		}
-		m.Code[p] = 0
+		// the part of [pa, pa+n) in page p
+		lo, hi := uint32(0), uint32(PageSize)
+		if p == first {
+			lo = pa % PageSize
+		}
+		if p == last {
+			hi = (pa+n-1)%PageSize + 1
+		}
+		if m.OnCodeWrite == nil || !m.OnCodeWrite(p, lo, hi-lo) {
+			m.Code[p] = 0
+		}
 	}
 }
 

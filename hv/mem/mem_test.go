@@ -59,7 +59,13 @@ func TestPoolIsAboveGuestMemoryAndReused(t *testing.T) {
 func TestWritesToCodePagesInvalidate(t *testing.T) {
 	m, _ := New(4*PageSize, 0)
 	var hits []uint32
-	m.OnCodeWrite = func(pfn uint32) { hits = append(hits, pfn) }
+	m.OnCodeWrite = func(pfn, off, n uint32) bool {
+		hits = append(hits, pfn)
+		if pfn == 1 && (off != 0 || n != 2) {
+			t.Errorf("straddling write: page 1 bytes [%#x, +%d), want [0, +2)", off, n)
+		}
+		return false
+	}
 	m.Code[1] = 1
 	m.Write8(0x10, 1) // page 0: not code
 	m.Write32(PageSize-2, 0x11223344)
@@ -85,5 +91,28 @@ func TestOutOfRangeAccessesFail(t *testing.T) {
 	}
 	if _, err := New(100, 0); err == nil {
 		t.Error("non-page-multiple size accepted")
+	}
+}
+
+// A write the CPU finds clear of decoded instructions keeps the page marked,
+// so the next write to it is reported too.
+func TestCodeWriteKeptMarked(t *testing.T) {
+	m, _ := New(4*PageSize, 0)
+	type hit struct{ pfn, off, n uint32 }
+	var hits []hit
+	m.OnCodeWrite = func(pfn, off, n uint32) bool {
+		hits = append(hits, hit{pfn, off, n})
+		return true
+	}
+	m.Code[2] = 1
+	m.Write16(2*PageSize+0x10, 1)
+	m.Write8(2*PageSize+0xFFF, 2)
+	m.Write32(3*PageSize-1, 3) // its last three bytes are in page 3, not code
+	want := []hit{{2, 0x10, 2}, {2, 0xFFF, 1}, {2, 0xFFF, 1}}
+	if len(hits) != len(want) || hits[0] != want[0] || hits[1] != want[1] || hits[2] != want[2] {
+		t.Fatalf("hits %v, want %v", hits, want)
+	}
+	if m.Code[2] == 0 {
+		t.Fatal("code mark cleared although the CPU kept the page")
 	}
 }
