@@ -41,6 +41,8 @@ func (c *CPU) ClearBreakpoint(lin uint32) {
 // remembers it as the one to resume from. Resuming from a breakpoint stop
 // executes the instruction there (like EFLAGS.RF): the first instruction
 // of a Run at the breakpoint last stopped at does not stop again.
+//
+//go:noinline (runLoop calls it on rare paths only; inlined it costs the hot loop)
 func (c *CPU) bpStops(lin uint32, first bool) bool {
 	if c.isBP(lin) && !(first && c.bpResumeValid) {
 		c.bpResume, c.bpResumeValid = lin, true
@@ -50,19 +52,23 @@ func (c *CPU) bpStops(lin uint32, first bool) bool {
 }
 
 // blockHasBP reports whether a breakpoint lies in blk's linear range, blk
-// entered at instruction start at linear address lin. The answer is cached
-// in the block for its linear start and the breakpoint-set generation, so
-// a block without one costs two compares per run (runLoop tests the cached
-// answer inline, and calls this only when it may be true or is stale).
-func (c *CPU) blockHasBP(blk *block, start int, lin uint32) bool {
+// entered at instruction start at the current EIP. The answer is cached in
+// the block for its linear start and the breakpoint-set generation, so a
+// block without one costs two compares per run; the cache test is inlined
+// into runLoop, the scan (blockBPScan) is not.
+func (c *CPU) blockHasBP(blk *block, start int) bool {
+	in := &blk.insns[start]
+	lin0 := c.sbase[CS] + c.eip - uint32(in.end) + uint32(in.len)
+	if blk.bpGen == c.bpGen && blk.bpLin == lin0 && !blk.nolink {
+		return blk.bpHit
+	}
+	return c.blockBPScan(blk, lin0)
+}
+
+func (c *CPU) blockBPScan(blk *block, lin0 uint32) bool {
 	if blk.nolink {
 		// scratch: one instruction, decoded afresh each time
 		return true
-	}
-	in := &blk.insns[start]
-	lin0 := lin - uint32(in.end) + uint32(in.len)
-	if blk.bpGen == c.bpGen && blk.bpLin == lin0 {
-		return blk.bpHit
 	}
 	size := uint32(blk.insns[len(blk.insns)-1].end)
 	hit := false

@@ -186,13 +186,8 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// Resuming from a breakpoint stop executes the instruction there
 		// (like EFLAGS.RF); anywhere else, including the first
 		// instruction after a trap the Host handled, a breakpoint hits.
-		var bpLin uint32
-		bpChecked := false
-		if bpsOn {
-			bpLin = c.sbase[CS] + c.eip
-			if c.bpResumeValid && bpLin != c.bpResume {
-				c.bpResumeValid = false
-			}
+		if bpsOn && c.bpResumeValid && c.sbase[CS]+c.eip != c.bpResume {
+			c.bpResumeValid = false
 		}
 		// Follow the previous block's chain link when it is still valid
 		// (same target EIP, nothing flushed since: see c.gen).
@@ -217,11 +212,8 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		if nb == nil {
 			// before the fetch, which may fault: a breakpoint on an
 			// instruction whose page is not present stops first
-			if bpsOn {
-				if c.bpStops(bpLin, *first) {
-					return Exit{Reason: ExitBreakpoint}, true
-				}
-				bpChecked = true
+			if bpsOn && c.bpStops(c.sbase[CS]+c.eip, *first) {
+				return Exit{Reason: ExitBreakpoint}, true
 			}
 			nb = c.lookup()
 			if blk != nil && !blk.nolink && !nb.nolink {
@@ -244,9 +236,9 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
 		slow := step
-		if bpsOn && (blk.bpGen != c.bpGen || blk.bpLin != bpLin-uint32(ins[0].end)+uint32(ins[0].len) ||
-			blk.bpHit) && c.blockHasBP(blk, start, bpLin) {
-			if !bpChecked && c.bpStops(bpLin, *first) {
+		// (a second bpStops after the one before lookup answers the same)
+		if bpsOn && c.blockHasBP(blk, start) {
+			if c.bpStops(c.sbase[CS]+c.eip, *first) {
 				return Exit{Reason: ExitBreakpoint}, true
 			}
 			slow = true
