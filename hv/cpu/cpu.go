@@ -97,11 +97,8 @@ type CPU struct {
 	scratch block // for instructions decoded outside the cache
 
 	// debugging
-	bps   []uint32
-	bpGen uint64 // bumped when bps changes: invalidates block.bpHit
-	// bpFilter has bit lin&1023 set for every breakpoint lin, so most
-	// addresses are found not to be one in one load
-	bpFilter  [16]uint64
+	bps       []uint32
+	bpGen     uint64 // bumped when bps changes: invalidates block.bpHit
 	watches   []watch
 	skipBP    bool
 	watchExit Exit

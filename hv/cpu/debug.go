@@ -19,7 +19,6 @@ func (c *CPU) SetBreakpoint(lin uint32) {
 	}
 	c.bps = append(c.bps, lin)
 	c.bpGen++
-	c.bpFilter[lin>>6&15] |= 1 << (lin & 63)
 }
 
 // ClearBreakpoint removes an execution breakpoint.
@@ -28,10 +27,6 @@ func (c *CPU) ClearBreakpoint(lin uint32) {
 		if b == lin {
 			c.bps = append(c.bps[:i], c.bps[i+1:]...)
 			c.bpGen++
-			c.bpFilter = [16]uint64{}
-			for _, b := range c.bps {
-				c.bpFilter[b>>6&15] |= 1 << (b & 63)
-			}
 			return
 		}
 	}
@@ -59,7 +54,10 @@ func (c *CPU) bpStops(lin uint32, first bool) bool {
 func (c *CPU) blockHasBP(blk *block, start int) bool {
 	in := &blk.insns[start]
 	lin0 := c.sbase[CS] + c.eip - uint32(in.end) + uint32(in.len)
-	if blk.bpGen == c.bpGen && blk.bpLin == lin0 && !blk.nolink {
+	// bpGen 0 is never a valid key: a fresh block has it, and a checkpoint
+	// restore may put the CPU's counter back to 0 (it is copied with the
+	// state)
+	if blk.bpGen == c.bpGen && blk.bpLin == lin0 && c.bpGen != 0 && !blk.nolink {
 		return blk.bpHit
 	}
 	return c.blockBPScan(blk, lin0)
@@ -83,9 +81,6 @@ func (c *CPU) blockBPScan(blk *block, lin0 uint32) bool {
 }
 
 func (c *CPU) isBP(lin uint32) bool {
-	if c.bpFilter[lin>>6&15]&(1<<(lin&63)) == 0 {
-		return false // checked before every block lookup: mostly misses
-	}
 	for _, b := range c.bps {
 		if b == lin {
 			return true
