@@ -14,17 +14,23 @@ import (
 // advertised minimum and at a large terminal, the whole layout and each
 // pane zoomed (testdata/screen-WxH-NAME.golden; -update rewrites them).
 
-// settle waits until the frame stops changing and returns it.
+// settle waits until the frame stops changing and returns it. "Stopped"
+// means the same frame for half a second: a zoom's refresh (a new
+// Snapshot for the larger pane, then a draw) can take longer than one
+// short tick under the race detector on a loaded machine.
 func (hs *harness) settle() string {
 	hs.t.Helper()
-	prev := ""
-	for range 100 {
-		time.Sleep(60 * time.Millisecond)
+	prev, same := "", 0
+	for range 200 {
+		time.Sleep(50 * time.Millisecond)
 		s := hs.text()
-		if s == prev {
+		if s != prev {
+			prev, same = s, 0
+			continue
+		}
+		if same++; same >= 10 {
 			return s
 		}
-		prev = s
 	}
 	hs.t.Fatalf("the screen never settled:\n%s", prev)
 	return ""

@@ -20,7 +20,7 @@ var (
 		"m", "ram", "stopReq", "gen",
 		"tlbR", "tlbW", "rt", "wt",
 		"pages", "blkIns", "blkEIP", "sBlk", "sIdx", "sNext", "sGen", "scratch",
-		"bps", "watches", "skipBP", "watchExit", "bpResume", "bpResumeValid",
+		"bps", "bpGen", "watches", "skipBP", "watchExit", "bpResume", "bpResumeValid",
 	}
 	// cpuShared: copied shallowly; Exit.Insn is never mutated once made.
 	cpuShared = []string{"flt"}
