@@ -221,20 +221,3 @@ func parseHex32(s []byte) (uint32, error) {
 	}
 	return v, nil
 }
-
-// le32Hex encodes a register value in target (little-endian) byte order.
-func le32Hex(v uint32) []byte {
-	return encodeHex([]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)})
-}
-
-// parseLE32Hex decodes 8 hex digits of a little-endian register value.
-func parseLE32Hex(s []byte) (uint32, error) {
-	if len(s) != 8 {
-		return 0, fmt.Errorf("%w: register value %q is not 8 digits", errBadHex, s)
-	}
-	b, err := decodeHex(s)
-	if err != nil {
-		return 0, err
-	}
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24, nil
-}

@@ -108,26 +108,6 @@ func TestHexHelpers(t *testing.T) {
 			t.Errorf("parseHex32(%q) = %#x, %v; want %#x ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
-	regs := []struct {
-		in   string
-		want uint32
-		ok   bool
-	}{
-		{"00001000", 0x100000, true},
-		{"78563412", 0x12345678, true},
-		{"7856341", 0, false},
-		{"785634120", 0, false},
-		{"zz563412", 0, false},
-	}
-	for _, tt := range regs {
-		got, err := parseLE32Hex([]byte(tt.in))
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseLE32Hex(%q) = %#x, %v; want %#x ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
-		if tt.ok && string(le32Hex(tt.want)) != tt.in {
-			t.Errorf("le32Hex(%#x) = %s, want %s", tt.want, le32Hex(tt.want), tt.in)
-		}
-	}
 	if _, err := decodeHex([]byte("abc")); err == nil {
 		t.Error("decodeHex(odd): no error")
 	}

@@ -19,7 +19,7 @@ import (
 // hexOf is the hex of a string, as gdb sends qRcmd.
 func hexOf(s string) string { return hex.EncodeToString([]byte(s)) }
 
-func le(v uint32) string { return string(le32Hex(v)) }
+func le(v uint32) string { return string(encodeHex(le32(v))) }
 
 // TestQueries covers the packets whose reply depends only on the stub.
 func TestQueries(t *testing.T) {
