@@ -130,23 +130,12 @@ func (blk *Block) Kick(qi int) error {
 	if q == nil {
 		return nil
 	}
-	for {
-		ch, ok, err := q.Pop()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		request := blk.request
-		if blk.modern {
-			request = blk.requestModern
-		}
-		n, err := request(q, ch)
-		if err != nil {
-			return err
-		}
-		q.Push(ch.Head, n)
+	request := blk.request
+	if blk.modern {
+		request = blk.requestModern
+	}
+	if err := q.Serve(func(ch Chain) (uint32, error) { return request(q, ch) }); err != nil {
+		return err
 	}
 	// wait_for_vq_desc triggers the interrupt for what it used before it
 	// sleeps on an empty ring.

@@ -186,16 +186,9 @@ func (c *Console) transmit() error {
 	if q == nil {
 		return nil
 	}
-	for {
-		ch, ok, err := q.Pop()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	err := q.Serve(func(ch Chain) (uint32, error) {
 		if len(ch.In) != 0 {
-			return fmt.Errorf("Input buffers in console output queue?")
+			return 0, fmt.Errorf("Input buffers in console output queue?")
 		}
 		for _, s := range ch.Out {
 			b := q.Bytes(s)
@@ -205,7 +198,10 @@ func (c *Console) transmit() error {
 				b = b[k:]
 			}
 		}
-		q.Push(ch.Head, 0)
+		return 0, nil
+	})
+	if err != nil {
+		return err
 	}
 	c.t.Trigger(ConsoleTx)
 	return nil

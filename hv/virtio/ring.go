@@ -232,6 +232,25 @@ func (q *Queue) Push(head uint16, n uint32) {
 	q.pendingUsed++
 }
 
+// Serve is the Launcher's device loop over one queue: every chain the
+// Guest has made available is handed to handle, which returns the used
+// length, and marked used with it, until the ring is empty. A handler's
+// error (the Launcher's fatal message) stops the loop with the chain not
+// used, as errx() would.
+func (q *Queue) Serve(handle func(Chain) (uint32, error)) error {
+	for {
+		ch, ok, err := q.Pop()
+		if err != nil || !ok {
+			return err
+		}
+		n, err := handle(ch)
+		if err != nil {
+			return err
+		}
+		q.Push(ch.Head, n)
+	}
+}
+
 // Trigger is the Launcher's trigger_irq decision: it reports whether the
 // queue's interrupt should be raised now. Nothing used since the last call,
 // or VRING_AVAIL_F_NO_INTERRUPT set by the Guest, means no interrupt; either

@@ -56,16 +56,9 @@ func (r *RNG) Kick(qi int) error {
 	if q == nil {
 		return nil
 	}
-	for {
-		ch, ok, err := q.Pop()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	err := q.Serve(func(ch Chain) (uint32, error) {
 		if len(ch.Out) != 0 {
-			return fmt.Errorf("Output buffers in rng?")
+			return 0, fmt.Errorf("Output buffers in rng?")
 		}
 		// "Just like the console write, we loop to cover the whole
 		// iovec. In this case, short reads actually happen quite a bit."
@@ -81,9 +74,9 @@ func (r *RNG) Kick(qi int) error {
 					// readv's 0 at end of file, -1 with errno otherwise;
 					// err(1, ...) appends the error.
 					if n == 0 && err == io.EOF {
-						return fmt.Errorf("Read from /dev/urandom gave 0")
+						return 0, fmt.Errorf("Read from /dev/urandom gave 0")
 					}
-					return fmt.Errorf("Read from /dev/urandom gave -1: %v", err)
+					return 0, fmt.Errorf("Read from /dev/urandom gave -1: %v", err)
 				}
 				q.m.WriteBytes(s.Addr+done, r.buf[:n])
 				done += uint32(n)
@@ -91,7 +84,10 @@ func (r *RNG) Kick(qi int) error {
 			}
 		}
 		r.Bytes += uint64(total)
-		q.Push(ch.Head, total)
+		return total, nil
+	})
+	if err != nil {
+		return err
 	}
 	r.t.Trigger(rngQueue)
 	return nil
