@@ -117,6 +117,15 @@ func (blk *Block) Capacity() uint64 { return uint64(blk.size) / SectorSize }
 // ReadOnly reports whether the device was added read-only.
 func (blk *Block) ReadOnly() bool { return blk.ro }
 
+// blkStatus is the status byte for a request whose file operation
+// returned err.
+func blkStatus(err error) byte {
+	if err != nil {
+		return BlkSIOErr
+	}
+	return BlkSOK
+}
+
 // Close syncs the backing file (the Launcher's exit leaves the data in the
 // page cache; we also ask for it on disk). It does not close f: the caller
 // opened it.
@@ -202,19 +211,11 @@ func (blk *Block) request(q *Queue, ch Chain) (uint32, error) {
 		if n > 0 && off+n > blk.size {
 			return 0, fmt.Errorf("Write past end %d+%d", off, n)
 		}
-		if werr != nil {
-			setStatus(BlkSIOErr)
-		} else {
-			setStatus(BlkSOK)
-		}
+		setStatus(blkStatus(werr))
 		return 1, nil
 	case typ&BlkTFlush != 0:
 		blk.Flushes++
-		if err := blk.f.Sync(); err != nil {
-			setStatus(BlkSIOErr)
-		} else {
-			setStatus(BlkSOK)
-		}
+		setStatus(blkStatus(blk.f.Sync()))
 		return 1, nil
 	default:
 		// A read: every type without the OUT, SCSI and FLUSH bits (so
@@ -352,19 +353,11 @@ func (blk *Block) requestModern(q *Queue, ch Chain) (uint32, error) {
 		if n > 0 && off+n > blk.size {
 			return 0, bad("Write past end %d+%d", off, n)
 		}
-		if werr != nil {
-			setStatus(BlkSIOErr)
-		} else {
-			setStatus(BlkSOK)
-		}
+		setStatus(blkStatus(werr))
 		return 1, nil
 	case typ&BlkTFlush != 0:
 		blk.Flushes++
-		if err := blk.f.Sync(); err != nil {
-			setStatus(BlkSIOErr)
-		} else {
-			setStatus(BlkSOK)
-		}
+		setStatus(blkStatus(blk.f.Sync()))
 		return 1, nil
 	default:
 		if badSeek {
