@@ -19,7 +19,7 @@ var (
 	cpuNotState = []string{
 		"m", "ram", "stopReq", "gen",
 		"tlbR", "tlbW", "rt", "wt",
-		"pages", "blkIns", "blkEIP", "sBlk", "sIdx", "sNext", "sGen", "scratch",
+		"pages", "blk", "blkStart", "blkN", "blkEIP", "first", "sBlk", "sIdx", "sNext", "sGen", "scratch",
 		"bps", "bpGen", "watches", "skipBP", "watchExit", "bpResume", "bpResumeValid",
 	}
 	// cpuShared: copied shallowly; Exit.Insn is never mutated once made.
@@ -43,7 +43,7 @@ func (c *CPU) SaveState() *State {
 // CPU was resuming past is forgotten.
 func (c *CPU) RestoreState(s *State) {
 	cpuPlan.Copy(c, &s.c)
-	c.blkIns, c.blkEIP = nil, 0
+	c.blk, c.blkN, c.blkEIP = nil, 0, 0
 	c.sBlk = nil
 	c.bpResumeValid = false
 	c.skipBP = false

@@ -36,10 +36,16 @@ type CPU struct {
 	r   [256]uint32
 	eip uint32 // during execution: the address of the *next* instruction
 	cur uint32 // address of the faulting instruction (set by locate)
-	// the block slice being executed and its first address (see locate)
-	blkIns []insn
-	blkEIP uint32
-	lazy   lazyFlags
+	// the block being executed: blkN instructions from index blkStart,
+	// the first at blkEIP (see locate); blkN == 0 outside a block
+	blk      *block
+	blkStart int
+	blkN     int
+	blkEIP   uint32
+	// first is true until Run's first block starts (a breakpoint at the
+	// resume address only stops there when it was not just resumed from)
+	first bool
+	lazy  lazyFlags
 	// flags holds every EFLAGS bit; the six arithmetic bits are only
 	// authoritative when lazy.op == lfNone.
 	flags uint32

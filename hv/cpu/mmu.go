@@ -270,7 +270,7 @@ func (c *CPU) pageFault(lin, ec uint32) {
 func (c *CPU) read8(lin uint32) uint8 {
 	e := &c.rt[lin>>12&tlbMask]
 	if e.tag == lin>>12+1 {
-		return c.ram[e.pa|lin&0xFFF]
+		return c.ld8(e.pa | lin&0xFFF)
 	}
 	return uint8(c.readSlow(lin, 1))
 }
@@ -279,7 +279,7 @@ func (c *CPU) read16(lin uint32) uint16 {
 	e := &c.rt[lin>>12&tlbMask]
 	if e.tag == (lin+1)>>12+1 {
 		p := e.pa | lin&0xFFF
-		return binary.LittleEndian.Uint16(c.ram[p : p+2])
+		return c.ld16(p)
 	}
 	return uint16(c.readSlow(lin, 2))
 }
@@ -288,7 +288,7 @@ func (c *CPU) read32(lin uint32) uint32 {
 	e := &c.rt[lin>>12&tlbMask]
 	if e.tag == (lin+3)>>12+1 {
 		p := e.pa | lin&0xFFF
-		return binary.LittleEndian.Uint32(c.ram[p : p+4])
+		return c.ld32(p)
 	}
 	return c.readSlow(lin, 4)
 }
@@ -338,7 +338,7 @@ func (c *CPU) readSlow(lin uint32, n uint32) uint32 {
 func (c *CPU) write8(lin uint32, v uint8) {
 	e := &c.wt[lin>>12&tlbMask]
 	if e.tag == lin>>12+1 {
-		c.ram[e.pa|lin&0xFFF] = v
+		c.st8(e.pa|lin&0xFFF, v)
 		return
 	}
 	c.writeSlow(lin, 1, uint32(v))
@@ -348,7 +348,7 @@ func (c *CPU) write16(lin uint32, v uint16) {
 	e := &c.wt[lin>>12&tlbMask]
 	if e.tag == (lin+1)>>12+1 {
 		p := e.pa | lin&0xFFF
-		binary.LittleEndian.PutUint16(c.ram[p:p+2], v)
+		c.st16(p, v)
 		return
 	}
 	c.writeSlow(lin, 2, uint32(v))
@@ -358,7 +358,7 @@ func (c *CPU) write32(lin uint32, v uint32) {
 	e := &c.wt[lin>>12&tlbMask]
 	if e.tag == (lin+3)>>12+1 {
 		p := e.pa | lin&0xFFF
-		binary.LittleEndian.PutUint32(c.ram[p:p+4], v)
+		c.st32(p, v)
 		return
 	}
 	c.writeSlow(lin, 4, v)

@@ -1,8 +1,8 @@
 package cpu
 
 import (
-	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // How the CPU is built:
@@ -48,6 +48,8 @@ const (
 )
 
 const maxBlock = 64
+
+const insnSize = unsafe.Sizeof(insn{})
 
 // block is a run of decoded instructions in one physical page, ending at a
 // control transfer, an exit-prone instruction or the page end.
@@ -142,16 +144,21 @@ func (c *CPU) run(budget uint64, step bool) Exit {
 	if c.stopAt < c.icount {
 		c.stopAt = ^uint64(0)
 	}
-	first := true
+	c.first = true
 	for {
-		ex, done := c.runLoop(step, &first)
+		ex, done := c.runGuarded(step)
 		if done {
 			return ex
 		}
 	}
 }
 
-func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
+// runGuarded recovers the faults runLoop raises. The recover lives here,
+// not in runLoop, so the interpreter loop has no deferred closure holding
+// its locals: the compiler then keeps the loop's state in registers
+// (about 3 host instructions per guest instruction on the kernel-like
+// guest).
+func (c *CPU) runGuarded(step bool) (ex Exit, done bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			if r != faultSignal {
@@ -163,9 +170,13 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				// fault delivered through a direct gate.
 				ex, done = Exit{Reason: ExitStep}, true
 			}
-			*first = false
+			c.first = false
 		}
 	}()
+	return c.runLoop(step)
+}
+
+func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 	var blk *block
 	// Breakpoints cannot change during Run (only RequestStop is
 	// goroutine-safe), so whether they are checked at all is decided once.
@@ -212,7 +223,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 		if nb == nil {
 			// before the fetch, which may fault: a breakpoint on an
 			// instruction whose page is not present stops first
-			if bpsOn && c.bpStops(c.sbase[CS]+c.eip, *first) {
+			if bpsOn && c.bpStops(c.sbase[CS]+c.eip, c.first) {
 				return Exit{Reason: ExitBreakpoint}, true
 			}
 			nb = c.lookup()
@@ -228,40 +239,50 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			}
 		}
 		blk = nb
-		ins := blk.insns[start:]
-		if left := c.stopAt - c.icount; uint64(len(ins)) > left {
-			ins = ins[:left]
+		n := len(blk.insns) - start
+		if left := c.stopAt - c.icount; uint64(n) > left {
+			n = int(left)
 		}
+		// in0: the first instruction to run (no slice of blk.insns is
+		// made per block: bounds are n and start, checked above)
+		first := unsafe.Add(unsafe.Pointer(unsafe.SliceData(blk.insns)), uintptr(start)*insnSize)
+		in0 := (*insn)(first)
 		// TF: a #DB trap after every instruction that started with TF
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
-		slow := step
-		// (a second bpStops after the one before lookup answers the same)
-		if bpsOn && c.blockHasBP(blk, start) {
-			if c.bpStops(c.sbase[CS]+c.eip, *first) {
-				return Exit{Reason: ExitBreakpoint}, true
+		if step || tf || bpsOn {
+			slow := step
+			// (a second bpStops after the one before lookup answers the same)
+			if bpsOn && c.blockHasBP(blk, start) {
+				if c.bpStops(c.sbase[CS]+c.eip, c.first) {
+					return Exit{Reason: ExitBreakpoint}, true
+				}
+				slow = true
 			}
-			slow = true
-		}
-		if slow || tf {
-			// noStepTrap only matters for a block run with TF set
-			c.noStepTrap = false
-			ins = ins[:1]
-			if start+1 < len(blk.insns) {
-				c.sBlk, c.sIdx, c.sGen = blk, start+1, c.gen
-				c.sNext = c.eip + uint32(ins[0].len)
+			if slow || tf {
+				// noStepTrap only matters for a block run with TF set
+				c.noStepTrap = false
+				n = 1
+				if start+1 < len(blk.insns) {
+					c.sBlk, c.sIdx, c.sGen = blk, start+1, c.gen
+					c.sNext = c.eip + uint32(in0.len)
+				}
 			}
 		}
-		*first = false
+		c.first = false
 		// No per-instruction bookkeeping beyond EIP: the faulting
-		// instruction and the retired count are recovered from blkIns and
-		// blkEIP when needed (locate).
-		c.blkIns, c.blkEIP = ins, c.eip
-		base := c.eip - uint32(ins[0].end) + uint32(ins[0].len)
-		n := len(ins)
+		// instruction and the retired count are recovered from blk,
+		// blkStart, blkN and blkEIP when needed (locate).
+		c.blk, c.blkStart, c.blkN, c.blkEIP = blk, start, n, c.eip
+		base := c.eip - uint32(in0.end) + uint32(in0.len)
+		// A pointer walk rather than an index: one loop variable live
+		// across the handlers' calls instead of two (the index and its
+		// scaled offset), i.e. one spill less per guest instruction. in
+		// never leaves the block (at stays below n instructions).
+		at, stop := uintptr(0), uintptr(n)*insnSize
 	insns:
-		for i := range ins {
-			in := &ins[i]
+		for ; at != stop; at += insnSize {
+			in := (*insn)(unsafe.Add(first, at))
 			c.eip = base + uint32(in.end)
 			// the hottest forms are handled here, saving the call
 			switch in.op {
@@ -280,14 +301,14 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 					// taken: the block ends here (a not-taken Jcc falls
 					// through inside it, see specialise)
 					c.jumpTo(c.eip + in.imm)
-					n = i + 1
+					n = int(at/insnSize) + 1
 					break insns
 				}
 				continue
 			case opJccFast:
 				if c.condFast(in.reg) {
 					c.jumpTo(c.eip + in.imm)
-					n = i + 1
+					n = int(at/insnSize) + 1
 					break insns
 				}
 				continue
@@ -385,7 +406,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				e := &c.wt[lin>>12&tlbMask]
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
-					binary.LittleEndian.PutUint32(c.ram[p:p+4], v)
+					c.st32(p, v)
 					c.r[ESP] = sp
 					continue
 				}
@@ -398,7 +419,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
 					c.r[ESP] = sp + 4
-					c.r[in.reg] = binary.LittleEndian.Uint32(c.ram[p : p+4])
+					c.r[in.reg] = c.ld32(p)
 					continue
 				}
 				v := c.readSlow(lin, 4)
@@ -425,14 +446,14 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				e := &c.rt[lin>>12&tlbMask]
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
-					c.r[in.reg] = binary.LittleEndian.Uint32(c.ram[p : p+4])
+					c.r[in.reg] = c.ld32(p)
 					continue
 				}
 				c.r[in.reg] = c.readSlow(lin, 4)
 			case opMovzx8Load:
 				lin := c.linR(in.seg, c.ea32(in), 1)
 				if e := &c.rt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
-					c.r[in.reg] = uint32(c.ram[e.pa|lin&0xFFF])
+					c.r[in.reg] = uint32(c.ld8(e.pa | lin&0xFFF))
 					continue
 				}
 				c.r[in.reg] = c.readSlow(lin, 1)
@@ -444,7 +465,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				e := &c.rt[lin>>12&tlbMask]
 				if e.tag == (lin+1)>>12+1 {
 					p := e.pa | lin&0xFFF
-					c.r[in.reg] = uint32(binary.LittleEndian.Uint16(c.ram[p : p+2]))
+					c.r[in.reg] = uint32(c.ld16(p))
 					continue
 				}
 				c.r[in.reg] = c.readSlow(lin, 2)
@@ -490,7 +511,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 					dlin := c.sbase[ES] + c.r[EDI]
 					se, de := &c.rt[slin>>12&tlbMask], &c.wt[dlin>>12&tlbMask]
 					if se.tag == slin>>12+1 && de.tag == dlin>>12+1 {
-						c.ram[de.pa|dlin&0xFFF] = c.ram[se.pa|slin&0xFFF]
+						c.st8(de.pa|dlin&0xFFF, c.ld8(se.pa|slin&0xFFF))
 						c.r[ESI]++
 						c.r[EDI]++
 						continue
@@ -505,7 +526,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				var b uint32
 				if e := &c.rt[lin>>12&tlbMask]; e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
-					b = binary.LittleEndian.Uint32(c.ram[p : p+4])
+					b = c.ld32(p)
 				} else {
 					b = c.readSlow(lin, 4)
 				}
@@ -535,7 +556,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 			case opMovStore8:
 				lin := c.linW(in.seg, c.ea32(in), 1)
 				if e := &c.wt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
-					c.ram[e.pa|lin&0xFFF] = uint8(c.r[in.reg&3] >> ((in.reg & 4) << 1))
+					c.st8(e.pa|lin&0xFFF, uint8(c.r[in.reg&3]>>((in.reg&4)<<1)))
 					continue
 				}
 				c.writeSlow(lin, 1, c.get8(in.reg))
@@ -544,7 +565,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				e := &c.wt[lin>>12&tlbMask]
 				if e.tag == (lin+3)>>12+1 {
 					p := e.pa | lin&0xFFF
-					binary.LittleEndian.PutUint32(c.ram[p:p+4], c.r[in.reg])
+					c.st32(p, c.r[in.reg])
 					continue
 				}
 				c.writeSlow(lin, 4, c.r[in.reg])
@@ -552,15 +573,15 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 				c.exec(in)
 			}
 			if c.pending != 0 {
-				n = i + 1
+				n = int(at/insnSize) + 1
 				if c.pending&pendRestart != 0 {
-					n = i // stopped inside a REP: not retired yet
+					n = int(at / insnSize) // stopped inside a REP: not retired yet
 				}
 				break
 			}
 		}
 		c.icount += uint64(n)
-		c.blkIns = nil
+		c.blkN = 0
 		if bpsOn && n > 1 {
 			// the instructions after the first ran at other addresses
 			c.bpResumeValid = false
@@ -591,7 +612,7 @@ func (c *CPU) runLoop(step bool, first *bool) (ex Exit, done bool) {
 func (c *CPU) onFault() (Exit, bool) {
 	c.pending &^= pendWatch | pendRestart
 	idx, cur := c.locate()
-	c.blkIns = nil
+	c.blkN = 0
 	if idx > 0 && len(c.bps) > 0 {
 		// the faulting instruction is not the one resumed from
 		c.bpResumeValid = false
@@ -645,8 +666,8 @@ func (c *CPU) onFault() (Exit, bool) {
 // it) and its address. Outside a block it is the instruction at EIP.
 func (c *CPU) locate() (int, uint32) {
 	a := c.blkEIP
-	for i := range c.blkIns {
-		next := a + uint32(c.blkIns[i].len)
+	for i := range c.blkN {
+		next := a + uint32(c.blk.insns[c.blkStart+i].len)
 		if next == c.eip {
 			return i, a
 		}

@@ -89,17 +89,17 @@ func (c *CPU) segCheck(s uint8, off, n uint32, write bool) {
 // linR / linW turn a segment:offset into a linear address for an n-byte
 // read or write, with the segment checks when the segment is not flat.
 func (c *CPU) linR(s uint8, off, n uint32) uint32 {
-	if c.schkR[s] {
+	if c.schkR[s&7] {
 		c.segCheck(s, off, n, false)
 	}
-	return c.sbase[s] + off
+	return c.sbase[s&7] + off
 }
 
 func (c *CPU) linW(s uint8, off, n uint32) uint32 {
-	if c.schkW[s] {
+	if c.schkW[s&7] {
 		c.segCheck(s, off, n, true)
 	}
-	return c.sbase[s] + off
+	return c.sbase[s&7] + off
 }
 
 // fetchDesc reads the descriptor for sel from the live GDT, raising #GP(sel)
