@@ -101,6 +101,10 @@ type CPU struct {
 	sNext   uint32
 	sGen    uint64
 	scratch block // for instructions decoded outside the cache
+	// backing arrays of sealed instruction runs made per Run: the
+	// scratch block's and a block's first n instructions (see seal)
+	scratchBuf [2]insn
+	truncBuf   [maxBlock + 1]insn
 
 	// debugging
 	bps       []uint32

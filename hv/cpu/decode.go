@@ -87,6 +87,11 @@ const (
 	opCmovRR32    // cmovcc r32, r32 (imm2 = condition)
 	opBtRR32      // bt r32, r32 (register bit base: the offset is mod 32)
 	opBtRI32      // bt $imm8, r32
+	// opBlockEnd is the sentinel after a block's last instruction (see
+	// seal): it ends the interpreter loop, so the loop needs no bound
+	// check per instruction. reg == 1: the last instruction may have
+	// left EIP behind (it is not a control transfer), set it.
+	opBlockEnd
 	opCount
 )
 

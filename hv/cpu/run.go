@@ -247,6 +247,11 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 		// made per block: bounds are n and start, checked above)
 		first := unsafe.Add(unsafe.Pointer(unsafe.SliceData(blk.insns)), uintptr(start)*insnSize)
 		in0 := (*insn)(first)
+		if n < len(blk.insns)-start {
+			// fewer than the block's remaining instructions (budget): run
+			// a sealed copy of them
+			first = unsafe.Pointer(unsafe.SliceData(seal(c.truncBuf[:n], blk.insns[start:start+n])))
+		}
 		// TF: a #DB trap after every instruction that started with TF
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
@@ -263,6 +268,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				// noStepTrap only matters for a block run with TF set
 				c.noStepTrap = false
 				n = 1
+				first = unsafe.Pointer(unsafe.SliceData(seal(c.truncBuf[:1], blk.insns[start:start+1])))
 				if start+1 < len(blk.insns) {
 					c.sBlk, c.sIdx, c.sGen = blk, start+1, c.gen
 					c.sNext = c.eip + uint32(in0.len)
@@ -277,19 +283,31 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 		base := c.eip - uint32(in0.end) + uint32(in0.len)
 		// A pointer walk rather than an index: one loop variable live
 		// across the handlers' calls instead of two (the index and its
-		// scaled offset), i.e. one spill less per guest instruction. in
-		// never leaves the block (at stays below n instructions).
-		at, stop := uintptr(0), uintptr(n)*insnSize
+		// scaled offset), and no bound check: the walk ends at the
+		// sealed block's opBlockEnd, n instructions after first.
+		//
+		// EIP is set before each instruction that can fault, jump or
+		// exit (locate finds the faulting instruction by it), not before
+		// the register-only forms (the first group of cases), which can do
+		// none of that; the sentinel sets it after a block that ends with
+		// one.
+		at := uintptr(0)
 	insns:
-		for ; at != stop; at += insnSize {
+		for ; ; at += insnSize {
 			in := (*insn)(unsafe.Add(first, at))
-			c.eip = base + uint32(in.end)
 			// the hottest forms are handled here, saving the call
 			switch in.op {
+			case opBlockEnd:
+				if in.reg != 0 {
+					c.eip = base + uint32(in.end)
+				}
+				n = int(at / insnSize)
+				break insns
 			case opMovRR32:
 				c.r[in.rm] = c.r[in.reg]
 				continue
 			case opJzFast:
+				c.eip = base + uint32(in.end)
 				l := &c.lazy
 				var z bool
 				if l.op != lfNone {
@@ -306,6 +324,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				continue
 			case opJccFast:
+				c.eip = base + uint32(in.end)
 				if c.condFast(in.reg) {
 					c.jumpTo(c.eip + in.imm)
 					n = int(at/insnSize) + 1
@@ -395,6 +414,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				c.r[in.reg] = in.imm
 				continue
 			case opPushR32:
+				c.eip = base + uint32(in.end)
 				// push32 hand-inlined for a flat SS
 				sp := c.r[ESP] - 4
 				v := c.r[in.reg]
@@ -413,6 +433,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				c.writeSlow(lin, 4, v)
 				c.r[ESP] = sp
 			case opPopR32:
+				c.eip = base + uint32(in.end)
 				sp := c.r[ESP]
 				lin := c.linR(uint8(SS), sp, 4)
 				e := &c.rt[lin>>12&tlbMask]
@@ -441,6 +462,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				c.setLazy(lfLogic, 0, c.r[in.rm]&c.r[in.reg], 0, 0)
 				continue
 			case opMovLoad32:
+				c.eip = base + uint32(in.end)
 				// read32 hand-inlined (it is over the inlining budget)
 				lin := c.linR(in.seg, c.ea32(in), 4)
 				e := &c.rt[lin>>12&tlbMask]
@@ -451,6 +473,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				c.r[in.reg] = c.readSlow(lin, 4)
 			case opMovzx8Load:
+				c.eip = base + uint32(in.end)
 				lin := c.linR(in.seg, c.ea32(in), 1)
 				if e := &c.rt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
 					c.r[in.reg] = uint32(c.ld8(e.pa | lin&0xFFF))
@@ -461,6 +484,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				c.r[in.reg] = c.r[in.rm&3] >> ((in.rm & 4) << 1) & 0xFF
 				continue
 			case opMovzx16Load:
+				c.eip = base + uint32(in.end)
 				lin := c.linR(in.seg, c.ea32(in), 2)
 				e := &c.rt[lin>>12&tlbMask]
 				if e.tag == (lin+1)>>12+1 {
@@ -495,6 +519,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				continue
 			case opJmpRel:
+				c.eip = base + uint32(in.end)
 				c.jumpTo(c.eip + in.imm)
 				continue
 			case opAndRI32:
@@ -503,6 +528,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				c.r[in.rm] = r
 				continue
 			case opMovsB:
+				c.eip = base + uint32(in.end)
 				// the LZ77 match copy: movsb; cmp; jne
 				if c.flags&FlagDF == 0 && !c.schkW[ES] {
 					// source checks first, as movsB: a #GP/#SS on the
@@ -519,6 +545,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				c.movsB(in)
 			case opAluLoad32:
+				c.eip = base + uint32(in.end)
 				// cmp/add/sub/and/or/xor m32, r32: DEFLATE's bounds checks
 				// against its state (cmp out_end, %edx); adc/sbb go
 				// through aluOp for the carry
@@ -554,6 +581,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				continue
 			case opMovStore8:
+				c.eip = base + uint32(in.end)
 				lin := c.linW(in.seg, c.ea32(in), 1)
 				if e := &c.wt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
 					c.st8(e.pa|lin&0xFFF, uint8(c.r[in.reg&3]>>((in.reg&4)<<1)))
@@ -561,6 +589,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				c.writeSlow(lin, 1, c.get8(in.reg))
 			case opMovStore32:
+				c.eip = base + uint32(in.end)
 				lin := c.linW(in.seg, c.ea32(in), 4)
 				e := &c.wt[lin>>12&tlbMask]
 				if e.tag == (lin+3)>>12+1 {
@@ -570,6 +599,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				c.writeSlow(lin, 4, c.r[in.reg])
 			default:
+				c.eip = base + uint32(in.end)
 				c.exec(in)
 			}
 			if c.pending != 0 {
@@ -715,28 +745,45 @@ func (c *CPU) buildBlock(lin, pa uint32) *block {
 		*pg = codePage{decoded: pg.decoded}
 	}
 	end := pfn<<12 + 0x1000
-	blk := &block{}
+	var buf [maxBlock]insn
+	n := 0
 	p := pa
-	for len(blk.insns) < maxBlock {
-		var in insn
-		if decode(c.ram[p:end], &in) == decMore {
+	for n < maxBlock {
+		in := &buf[n]
+		if decode(c.ram[p:end], in) == decMore {
+			*in = insn{}
 			break
 		}
 		p += uint32(in.len)
 		in.end = uint16(p - pa)
-		blk.insns = append(blk.insns, in)
+		n++
 		if in.term || p >= end {
 			break
 		}
 	}
-	if len(blk.insns) == 0 {
+	if n == 0 {
 		// The first instruction straddles the page end: not cached.
 		return c.decodeStraddle(lin, pa)
 	}
+	blk := &block{insns: seal(make([]insn, n, n+1), buf[:n])}
 	pg.blocks = append(pg.blocks, blk)
 	pg.idx[pa&0xFFF] = uint16(len(pg.blocks))
 	pg.decoded |= chunks(pa&0xFFF, p-pa)
 	return blk
+}
+
+// seal copies insns into dst (same length, capacity one more) and puts the
+// opBlockEnd sentinel after them, inside dst's capacity: runLoop walks
+// the instructions until it meets it.
+func seal(dst, insns []insn) []insn {
+	n := copy(dst, insns)
+	last := &insns[n-1]
+	end := insn{op: opBlockEnd, end: last.end}
+	if !last.term {
+		end.reg = 1
+	}
+	dst[:n+1][n] = end
+	return dst[:n]
 }
 
 // decodeStraddle decodes one instruction that continues on the next linear
@@ -754,7 +801,7 @@ func (c *CPU) decodeStraddle(lin, pa uint32) *block {
 		}
 	}
 	in.end = uint16(in.len)
-	c.scratch.insns = append(c.scratch.insns[:0], in)
+	c.scratch.insns = seal(c.scratchBuf[:1], []insn{in})
 	return &c.scratch
 }
 
@@ -787,7 +834,7 @@ func (c *CPU) slowFetch() *block {
 		c.raise(VecGP, 0, true) // runs past the CS limit
 	}
 	in.end = uint16(in.len)
-	c.scratch.insns = append(c.scratch.insns[:0], in)
+	c.scratch.insns = seal(c.scratchBuf[:1], []insn{in})
 	return &c.scratch
 }
 
