@@ -63,6 +63,10 @@ type Block struct {
 
 	// Stats for the UI and the tests.
 	Reads, Writes, Flushes uint64
+
+	// hist is the disk's past for time travel (blockhist.go); nil when
+	// history is off.
+	hist *diskHistory
 }
 
 // blkQueue is the request queue's index.
@@ -246,14 +250,14 @@ func (blk *Block) write(q *Queue, segs []Seg, off int64) (int64, error) {
 		p := q.Bytes(s)
 		if room := blk.size - (off + n); int64(len(p)) > room {
 			if room > 0 {
-				if _, err := blk.f.WriteAt(p[:room], off+n); err != nil {
+				if err := blk.writeAt(p[:room], off+n); err != nil {
 					return n, err
 				}
 			}
 			n += int64(len(p)) // counted as written: the caller reports past-end
 			continue
 		}
-		if _, err := blk.f.WriteAt(p, off+n); err != nil {
+		if err := blk.writeAt(p, off+n); err != nil {
 			return n, err
 		}
 		n += int64(len(p))

@@ -89,3 +89,29 @@ func (b *Bus) RestoreState(s *State, con *Console) {
 		con.mu.Unlock()
 	}
 }
+
+// SaveQueue copies q's Host-side state (last_avail_idx, pending used
+// count, where the ring is) for another transport's checkpoint (hv/pci);
+// nil for nil.
+func SaveQueue(q *Queue) *Queue {
+	if q == nil {
+		return nil
+	}
+	s := &Queue{}
+	queuePlan.Copy(s, q)
+	return s
+}
+
+// RestoreQueue puts a SaveQueue copy back into live (nil: no queue yet)
+// and returns the queue the transport keeps: live itself when it exists,
+// so a handler holding it sees the restored state.
+func RestoreQueue(live, saved *Queue) *Queue {
+	switch {
+	case saved == nil:
+		return nil
+	case live == nil:
+		live = &Queue{}
+	}
+	queuePlan.Copy(live, saved)
+	return live
+}

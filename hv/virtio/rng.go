@@ -11,6 +11,12 @@ import (
 //
 // The Launcher reads /dev/urandom; the CLI passes crypto/rand.Reader, or a
 // seeded stream when the run must be reproducible (see cmd/lgdbg --rng).
+//
+// For time travel the device reads its source as a tape (Record): every
+// byte taken from it is kept in order, and the position on the tape is
+// device state, saved in checkpoints. A replay from a checkpoint hands the
+// Guest the bytes it had then, whatever the source (crypto/rand cannot be
+// rewound); past the end of the tape the source is read live again.
 type RNG struct {
 	t   Transport
 	src io.Reader
@@ -18,6 +24,14 @@ type RNG struct {
 
 	// Bytes is how much entropy the Guest has been given.
 	Bytes uint64
+	// pos is the position in the entropy stream: on the tape, when
+	// recording.
+	pos uint64
+	// tape is every byte read from src since Record, the stream from
+	// position 0; nil when not recording. It is outside the checkpointed
+	// state: going back keeps the future's bytes, as inputRecord keeps
+	// console input.
+	tape *[]byte
 }
 
 const rngQueue = 0
@@ -69,7 +83,7 @@ func (r *RNG) Kick(qi int) error {
 				if cap(r.buf) < int(k) {
 					r.buf = make([]byte, rngChunk)
 				}
-				n, err := io.ReadFull(r.src, r.buf[:k])
+				n, err := r.read(r.buf[:k])
 				if err != nil {
 					// readv's 0 at end of file, -1 with errno otherwise;
 					// err(1, ...) appends the error.
@@ -92,6 +106,56 @@ func (r *RNG) Kick(qi int) error {
 	r.t.Trigger(rngQueue)
 	return nil
 }
+
+// read fills p from the stream: the tape up to its end, then the source
+// (io.ReadFull's result, recorded on the tape).
+func (r *RNG) read(p []byte) (int, error) {
+	if r.tape == nil {
+		n, err := io.ReadFull(r.src, p)
+		r.pos += uint64(n)
+		return n, err
+	}
+	t := *r.tape
+	n := 0
+	if r.pos < uint64(len(t)) {
+		n = copy(p, t[r.pos:])
+	}
+	var err error
+	if n < len(p) {
+		var m int
+		m, err = io.ReadFull(r.src, p[n:])
+		*r.tape = append(t, p[n:n+m]...)
+		n += m
+	}
+	r.pos += uint64(n)
+	return n, err
+}
+
+// Record starts keeping the entropy stream on a tape, so checkpoints
+// (SaveRNG) can rewind it. Host goroutine, before the Guest runs.
+func (r *RNG) Record() {
+	if r.tape == nil {
+		r.tape = new([]byte)
+	}
+}
+
+// Taped is the bytes on the tape (what history holds for this device).
+func (r *RNG) Taped() int64 {
+	if r.tape == nil {
+		return 0
+	}
+	return int64(len(*r.tape))
+}
+
+// RNGState is the device's place in its stream, for a checkpoint.
+type RNGState struct{ bytes, pos uint64 }
+
+// SaveRNG saves the stream position.
+func (r *RNG) SaveRNG() RNGState { return RNGState{r.Bytes, r.pos} }
+
+// RestoreRNG goes back (or forward) to a saved position; what the Guest
+// reads from there on comes from the tape.
+func (r *RNG) RestoreRNG(s RNGState) { r.Bytes, r.pos = s.bytes, s.pos }
 
 func (r *RNG) Poll() error { return nil }
 
