@@ -38,8 +38,11 @@ type history struct {
 
 // HistoryInfo describes the history kept.
 type HistoryInfo struct {
-	On          bool
-	Why         string // why it is off, when it was asked for
+	On bool
+	// Why would say why history is off although it was asked for; every
+	// machine can keep history now (devices and the 4.x ABI included), so
+	// it is empty. Kept for the front ends that print it.
+	Why         string
 	Oldest      uint64 // the first icount one can travel to
 	Checkpoints int
 	Bytes       int64  // memory held by the checkpoints
@@ -50,11 +53,6 @@ type HistoryInfo struct {
 // enableHistory starts recording with a budget of bytes; called by New
 // before the first run.
 func (m *Machine) enableHistory(budget int64) {
-	if why := m.h.HistoryUnsupported(); why != "" {
-		m.histOff = why
-		m.publishHistory()
-		return
-	}
 	m.h.RecordInput()
 	m.hist = &history{budget: budget, interval: 4 * minInterval}
 	m.checkpoint()
@@ -74,7 +72,7 @@ func (m *Machine) History() HistoryInfo {
 func (m *Machine) publishHistory() {
 	hs := m.hist
 	if hs == nil {
-		m.histInfo.Store(&HistoryInfo{Why: m.histOff})
+		m.histInfo.Store(&HistoryInfo{})
 		return
 	}
 	m.histInfo.Store(&HistoryInfo{On: true, Oldest: hs.cps[0].ICount, Checkpoints: len(hs.cps), Bytes: hs.used, Budget: hs.budget, Interval: hs.interval})
@@ -121,17 +119,6 @@ func (m *Machine) checkpoint() {
 func (m *Machine) afterSlice() {
 	hs := m.hist
 	if hs == nil {
-		return
-	}
-	if m.h.ABI4x() {
-		// A 4.x Guest showed itself: its virtio-pci state is not
-		// saved, so its history could not be replayed. Stop keeping it.
-		m.histOff = m.h.HistoryUnsupported()
-		for _, c := range hs.cps {
-			c.Release()
-		}
-		m.hist = nil
-		m.publishHistory()
 		return
 	}
 	if m.h.CPU().ICount() >= hs.cps[len(hs.cps)-1].ICount+hs.interval {

@@ -81,8 +81,7 @@ type Machine struct {
 	syms     *symbols.Table // the kernel's names and layout (loadalias.go)
 	symsNote string
 
-	hist    *history // time travel (history.go), nil when off; under mu
-	histOff string   // why history is off although it was asked for
+	hist *history // time travel (history.go), nil when off; under mu
 	// histInfo is History's answer, published at every checkpoint so
 	// reading it never waits for a running Guest.
 	histInfo atomic.Pointer[HistoryInfo]

@@ -94,14 +94,19 @@ func (h *Host) addPCIDevices(specs []DeviceSpec) error {
 			}
 			h.blocks = append(h.blocks, blk)
 		case DeviceRNG:
-			if _, err := b.AddRNG(s.Entropy); err != nil {
+			r, err := b.AddRNG(s.Entropy)
+			if err != nil {
 				return err
 			}
+			h.rngs = append(h.rngs, r)
 		}
 	}
 	if h.con4, err = b.AddConsole(h.console); err != nil {
 		return err
 	}
+	// Input reaches a 4.x Guest at the same deterministic instants as a
+	// 3.x one (admitInput), so it is recorded for replay too.
+	h.con4.Gate()
 	b.SetIRQ(h.setInterrupt)
 	b.SetWarn(h.launcherWarning)
 	b.SetInputSignal(h.bus.SignalInput)

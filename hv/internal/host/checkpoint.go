@@ -1,41 +1,34 @@
 package host
 
 import (
+	"fmt"
 	"reflect"
 
 	"github.com/lgdbg/lgdbg/hv/cpu"
 	"github.com/lgdbg/lgdbg/hv/internal/fieldcopy"
 	"github.com/lgdbg/lgdbg/hv/mem"
+	"github.com/lgdbg/lgdbg/hv/pci"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 	"github.com/lgdbg/lgdbg/hv/virtio"
 )
 
 // Checkpoints of the whole machine, for time travel: the Host's own state
 // (every plain field of Host, by reflection, so new fields are captured),
-// the CPU's architectural state, the shadow pgdir cache, the bus's device
-// state, physical memory (guest RAM and the Host pool, incremental by
-// page) and the event log's position. Replaying from one is exact because
-// the only inputs from outside — console input and the real time an idle
-// Guest waited — are recorded (inputRecord) and replayed by the instant
-// (virtual time) they were taken at.
+// the CPU's architectural state, the shadow pgdir cache, the device state
+// of both transports (the lguest bus; the 4.x PCI bus with its config
+// space, BARs and queues), physical memory (guest RAM and the Host pool,
+// incremental by page), the disks (copy-on-write by disk page, the file
+// kept at the present: hv/virtio/blockhist.go), each entropy device's
+// place on its tape, and the event log's position. Replaying from one is
+// exact because the only inputs from outside — console input, the real
+// time an idle Guest waited and the entropy source — are recorded
+// (inputRecord; the RNG's tape) and replayed by the instant (virtual time)
+// or stream position they were taken at.
 
 var hostPlan = fieldcopy.Must(reflect.TypeOf(Host{}),
-	[]string{"loadAlias", "mem", "cpu", "pt", "bus", "con", "blocks", "pci", "con4", "abi4x",
+	[]string{"loadAlias", "mem", "cpu", "pt", "bus", "con", "blocks", "rngs", "pci", "con4", "abi4x",
 		"events", "until", "runUntil", "untilHit", "idleRealtime", "wake", "pauseReq", "rec"},
 	[]string{"unimpl"}) // set once, never mutated
-
-// HistoryUnsupported says why this machine cannot be checkpointed, or "":
-// block and rng devices keep state outside it (the disk file, the random
-// stream), and the 4.x ABI's virtio-pci transport state is not saved.
-func (h *Host) HistoryUnsupported() string {
-	switch {
-	case len(h.blocks) > 0 || len(h.bus.Devices()) > 1:
-		return "block and rng devices keep state outside the machine"
-	case h.abi4x.Load():
-		return "the 4.x ABI's virtio-pci state is not checkpointed"
-	}
-	return ""
-}
 
 // Checkpoint is the machine at one instant between two slices of the run
 // loop.
@@ -43,22 +36,45 @@ type Checkpoint struct {
 	ICount uint64
 	Seq    uint64 // the event log's next sequence number
 	host   Host
+	abi4x  bool
 	cpu    *cpu.State
 	mem    *mem.Image
 	pt     *pgtable.State
 	bus    *virtio.State
+	pci    *pci.State // nil: no PCI bus
+	con4   []byte     // the 4.x console's admitted input
+	disks  []*virtio.DiskState
+	rngs   []virtio.RNGState
+	// taped is the entropy on tape at this instant and tapeNew what it
+	// grew by since the previous checkpoint, charged to this one. The
+	// tape itself is kept whole (a few bytes per Guest request), so what
+	// Release gives back for it is an estimate, as for disk pages.
+	taped, tapeNew int64
 }
 
-// Bytes is what the checkpoint added to history: its new memory pages and
-// its bookkeeping.
-func (c *Checkpoint) Bytes() int64 { return c.mem.New + c.overhead() }
+// Bytes is what the checkpoint added to history: its new memory and disk
+// pages, the entropy taped since the previous one, and its bookkeeping.
+func (c *Checkpoint) Bytes() int64 { return c.mem.New + c.diskNew() + c.tapeNew + c.overhead() }
+
+// diskNew is the disk pages written since the previous checkpoint. Like
+// memory pages they are shared with later checkpoints while unchanged, so
+// what Release gives back is an estimate when they outlive it.
+func (c *Checkpoint) diskNew() int64 {
+	var n int64
+	for _, d := range c.disks {
+		n += d.New
+	}
+	return n
+}
 
 func (c *Checkpoint) overhead() int64 {
 	return c.mem.Overhead() + int64(reflect.TypeOf(Host{}).Size()) + int64(reflect.TypeOf(cpu.State{}).Size())
 }
 
 // Release drops the checkpoint and returns the bytes freed.
-func (c *Checkpoint) Release() int64 { return c.mem.Release() + c.overhead() }
+func (c *Checkpoint) Release() int64 {
+	return c.mem.Release() + c.diskNew() + c.tapeNew + c.overhead()
+}
 
 // Checkpoint saves the machine, sharing unchanged memory pages with prev
 // (nil: none).
@@ -70,26 +86,60 @@ func (h *Host) Checkpoint(prev *Checkpoint) *Checkpoint {
 	c := &Checkpoint{
 		ICount: h.cpu.ICount(),
 		Seq:    h.events.Next(),
+		abi4x:  h.abi4x.Load(),
 		cpu:    h.cpu.SaveState(),
 		mem:    h.mem.Capture(pm),
 		pt:     h.pt.SaveState(),
 		bus:    h.bus.SaveState(h.con),
 	}
+	if h.pci != nil {
+		c.pci = h.pci.SaveState()
+		c.con4 = h.con4.Ready()
+	}
+	for _, b := range h.blocks {
+		c.disks = append(c.disks, b.SaveDisk())
+	}
+	for _, r := range h.rngs {
+		c.rngs = append(c.rngs, r.SaveRNG())
+		c.taped += r.Taped()
+	}
+	c.tapeNew = c.taped
+	if prev != nil {
+		c.tapeNew -= prev.taped
+	}
 	hostPlan.Copy(&c.host, h)
 	return c
 }
 
-// Restore puts the machine back to the checkpoint. The events after it are
-// forgotten (a replay regenerates them); recorded outside input is kept,
-// so going forward again replays it.
+// Restore puts the machine back to the checkpoint: the disk files too, so
+// they show the instant travelled to. The events after it are forgotten
+// (a replay regenerates them); recorded outside input is kept, so going
+// forward again replays it.
 func (h *Host) Restore(c *Checkpoint) {
 	h.mem.Restore(c.mem)
 	h.cpu.RestoreState(c.cpu)
 	h.pt.RestoreState(c.pt)
 	h.bus.RestoreState(c.bus, h.con)
+	if h.pci != nil {
+		h.pci.RestoreState(c.pci)
+		h.con4.SetReady(c.con4)
+	}
+	var diskErr error
+	for i, b := range h.blocks {
+		if err := b.RestoreDisk(c.disks[i]); err != nil && diskErr == nil {
+			diskErr = err
+		}
+	}
+	for i, r := range h.rngs {
+		r.RestoreRNG(c.rngs[i])
+	}
+	h.abi4x.Store(c.abi4x)
 	hostPlan.Copy(h, &c.host)
 	h.untilHit = nil
 	h.events.Truncate(c.Seq)
+	if diskErr != nil {
+		h.launcherWarning(fmt.Sprintf("travelling in time: the disk file could not be rewritten: %v", diskErr))
+	}
 }
 
 // inputRecord is the outside input a run took, keyed by the virtual time
@@ -108,10 +158,18 @@ type inputRecord struct {
 	idleAdmits   map[uint64][]byte
 }
 
-// RecordInput starts recording outside input (history on).
+// RecordInput starts recording outside input (history on): console
+// input and idle waits here, the entropy devices' streams on their tapes,
+// the disks' past writes.
 func (h *Host) RecordInput() {
 	if h.rec == nil {
 		h.rec = &inputRecord{admits: map[uint64][]byte{}, sleeps: map[uint64]uint64{}, idleAdmits: map[uint64][]byte{}}
+	}
+	for _, b := range h.blocks {
+		b.Record()
+	}
+	for _, r := range h.rngs {
+		r.Record()
 	}
 }
 
@@ -155,11 +213,11 @@ func (h *Host) admitInput() {
 	h.admitNext = n + 1
 	if h.rec != nil && n < h.rec.admitFrontier {
 		if p, ok := h.rec.admits[n]; ok {
-			h.con.AdmitRecorded(p)
+			h.consoleIn().AdmitRecorded(p)
 		}
 		return
 	}
-	p := h.con.Admit()
+	p := h.consoleIn().Admit()
 	if h.rec != nil {
 		if len(p) > 0 {
 			h.rec.admits[n] = p
@@ -177,11 +235,11 @@ func (h *Host) admitWhileIdle() bool {
 	if h.rec != nil && n < h.rec.idleFrontier {
 		p, ok := h.rec.idleAdmits[n]
 		if ok {
-			h.con.AdmitRecorded(p)
+			h.consoleIn().AdmitRecorded(p)
 		}
 		return ok
 	}
-	p := h.con.Admit()
+	p := h.consoleIn().Admit()
 	if len(p) == 0 {
 		return false
 	}

@@ -43,9 +43,11 @@ func (h *Host) addDevices(specs []DeviceSpec) error {
 			}
 			h.blocks = append(h.blocks, blk)
 		case DeviceRNG:
-			if _, err := h.bus.AddRNG(s.Entropy); err != nil {
+			r, err := h.bus.AddRNG(s.Entropy)
+			if err != nil {
 				return err
 			}
+			h.rngs = append(h.rngs, r)
 		default:
 			return fmt.Errorf("device %d: unknown kind %q", i, s.Kind)
 		}

@@ -51,8 +51,10 @@ type Host struct {
 	pt  *pgtable.Tables
 	bus *virtio.Bus
 	con *virtio.Console
-	// blocks are the --block devices, synced by Machine.Close.
+	// blocks are the --block devices, synced by Machine.Close, and rngs
+	// the --rng ones (one of each per transport: lguest bus and PCI).
 	blocks []*virtio.Block
+	rngs   []*virtio.RNG
 	// The 4.x Launcher's PCI bus and console (abi4x.go), used once the
 	// Guest turns out to speak the 4.x ABI.
 	pci   *pci.Bus
