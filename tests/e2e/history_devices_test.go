@@ -182,6 +182,9 @@ func TestHistoryWithDevices(t *testing.T) {
 				t.Fatalf("first run ended %s; without history at icount %d", end, length)
 			}
 			t2 := devNow(t, m, disks)
+			if is4x := strings.HasSuffix(c.guest, "-4x"); m.ABI4x() != is4x {
+				t.Fatalf("at the end ABI4x is %v", m.ABI4x())
+			}
 			if !c.crypto {
 				gold, err := os.ReadFile(filepath.Join("testdata", c.guest+".jsonl"))
 				if err != nil {
@@ -249,6 +252,14 @@ func TestHistoryWithDevices(t *testing.T) {
 				if d := devNow(t, m, disks).diff(want); d != "" {
 					t.Fatalf("reverse-stepi, stepi at %d: %s", t1+1, d)
 				}
+			}
+			// The ABI is learnt at LGUEST_INIT: before it the Guest has
+			// none (the front ends show which it speaks).
+			if _, err := m.Goto(0); err != nil {
+				t.Fatal(err)
+			}
+			if m.ABI4x() {
+				t.Fatal("back at icount 0, before LGUEST_INIT, the Guest still speaks the 4.x ABI")
 			}
 			if trace.Len() != traced {
 				t.Errorf("replays wrote %d more bytes of trace", trace.Len()-traced)
