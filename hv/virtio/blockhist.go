@@ -121,7 +121,8 @@ func (blk *Block) writeAt(p []byte, off int64) error {
 	return err
 }
 
-// SaveDisk saves the disk as it is now (nil when not recording).
+// SaveDisk saves the disk as it is now: the request counters alone when
+// not recording.
 func (blk *Block) SaveDisk() *DiskState {
 	hs := blk.hist
 	if hs == nil {

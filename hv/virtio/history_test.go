@@ -112,3 +112,27 @@ func TestRNGTapeReplays(t *testing.T) {
 		t.Fatalf("the source gave %d bytes, the tape holds %d; want 50", src.next, r.Taped())
 	}
 }
+
+// TestDiskHistoryCharges: a checkpoint is charged for the disk pages
+// written since the one before, once per page however often it was
+// written, the short last page by its length.
+func TestDiskHistoryCharges(t *testing.T) {
+	const size = 2*diskPageSize + 512
+	f := &memFile{data: make([]byte, size)}
+	blk, _, _ := NewBlock(f, size, false, false)
+	blk.Record()
+	if n := blk.SaveDisk().New; n != 0 {
+		t.Fatalf("nothing written, charged %d", n)
+	}
+	blk.writeAt([]byte{1}, 10)
+	blk.writeAt([]byte{2}, 20)
+	blk.writeAt([]byte{3, 4}, diskPageSize-1) // pages 0 and 1
+	blk.writeAt([]byte{5}, 2*diskPageSize+3)
+	if n := blk.SaveDisk().New; n != 2*diskPageSize+512 {
+		t.Fatalf("three pages written, charged %d", n)
+	}
+	blk.writeAt([]byte{6}, 30)
+	if n := blk.SaveDisk().New; n != diskPageSize {
+		t.Fatalf("one page rewritten, charged %d", n)
+	}
+}
