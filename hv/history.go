@@ -325,3 +325,59 @@ func (m *Machine) MemoryHash() uint64 {
 	defer m.mu.Unlock()
 	return m.h.Mem().Hash()
 }
+
+// GotoBefore travels to the instant just before event e: the last instant
+// a stop can land on where e has not happened yet (Events().Next() is
+// still at most e.Seq). A run stops only at instruction boundaries, and
+// the Host's work at a slice boundary (hypercalls, interrupts, host.run
+// steps 1-4) comes with the instruction that reached it, so that instant
+// is before the instruction that trapped (a fault, a hypercall) or the
+// one that ended the slice. One replay to e.ICount-1, where no event of
+// e.ICount has been made yet, then single steps, each from a scratch
+// checkpoint, until the step that makes e; the answer is that step's
+// checkpoint. e must be an event of this history (seq and icount as the
+// log gave them).
+func (m *Machine) GotoBefore(e Event) (Stop, error) {
+	if err := m.claimTravel(); err != nil {
+		return m.LastStop(), err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hs := m.hist
+	if oldest := hs.cps[0]; e.ICount < oldest.ICount || e.Seq < oldest.Seq {
+		return m.travelStop(m.last), fmt.Errorf("event %d (icount %d) is before the start of history (icount %d)", e.Seq, e.ICount, oldest.ICount)
+	}
+	past := e.Seq < m.h.Events().Next()
+	if e.ICount == 0 || e.ICount-1 < hs.cps[0].ICount {
+		if past || m.LastStop().Reason.Terminal() {
+			m.h.Restore(hs.cps[0])
+		}
+	} else if err := m.travelTo(e.ICount-1, past); err != nil {
+		return m.travelStop(m.last), err
+	}
+	if m.h.Events().Next() > e.Seq {
+		// Only a restore of the oldest checkpoint gets here: e was made
+		// at its very instant, before anything we can stop at.
+		return m.travelStop(m.last), fmt.Errorf("event %d (icount %d) happened at the start of history", e.Seq, e.ICount)
+	}
+	resume := m.h.CPU().SuspendDebug()
+	defer resume()
+	m.h.SetRunUntil(nil)
+	defer m.h.SwapUntil(m.h.SwapUntil(nil))
+	// A few steps reach e: the instruction to e.ICount, then at most
+	// the retries of a trap at it. The bound only stops a wrong e.
+	for m.h.CPU().ICount() <= e.ICount+16 {
+		before := m.h.Checkpoint(hs.cps[len(hs.cps)-1])
+		s := m.h.Run(true, 0)
+		if m.h.Events().Next() > e.Seq {
+			m.h.Restore(before)
+			before.Release()
+			return m.travelStop(Stop{Reason: StopPaused}), nil
+		}
+		before.Release()
+		if s.Reason.Terminal() || s.Reason == StopHaltedForever {
+			break
+		}
+	}
+	return m.travelStop(Stop{Reason: StopPaused}), fmt.Errorf("event %d (icount %d) did not happen again: the past was changed since", e.Seq, e.ICount)
+}

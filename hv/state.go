@@ -59,6 +59,10 @@ type View struct {
 	// Events: copy the events with sequence number >= EventsFrom.
 	Events     bool
 	EventsFrom uint64
+	// EventsGen is the Snapshot.EventsGen of the last snapshot (0 at
+	// first): events forgotten since by time travel are reported in
+	// Rewound, and Events restarts where they were forgotten.
+	EventsGen uint64
 }
 
 // Snapshot is everything a front end draws, taken at one instant.
@@ -78,6 +82,15 @@ type Snapshot struct {
 	// NextEvent is the sequence number to pass as EventsFrom next time;
 	// Events[0].Seq > EventsFrom means older events left the ring.
 	NextEvent uint64
+	// EventsGen is what to pass as View.EventsGen next time.
+	EventsGen uint64
+	// Rewound: since View.EventsGen the machine travelled back and the
+	// events from sequence number RewoundTo on are no longer history
+	// (they may have happened again since, possibly differently); a
+	// front end that keeps events drops its own from RewoundTo on.
+	// Events then starts at RewoundTo.
+	Rewound   bool
+	RewoundTo uint64
 }
 
 // M:110 Snapshot copies what v asks for under the Host lock, so every field is
@@ -104,10 +117,24 @@ func (m *Machine) Snapshot(v View) Snapshot {
 		back := min(a, w.Before)
 		s.Windows = append(s.Windows, m.h.ReadWindow(a-back, int(back)+w.Len))
 	}
+	var cutFrom uint64
+	cutFrom, s.Rewound, s.EventsGen = m.h.Events().CutSince(v.EventsGen)
+	if s.Rewound && cutFrom < v.EventsFrom {
+		s.RewoundTo = cutFrom
+	} else if s.Rewound {
+		// Cut only past what the front end had read: nothing it
+		// holds is gone.
+		s.Rewound = false
+	}
 	if v.Events {
 		// Events are appended only by the Guest goroutine under mu, so
-		// they too stop at this instant.
-		s.Events, s.NextEvent = m.h.Events().Since(v.EventsFrom)
+		// they too stop at this instant; a log cut back (Truncate, on a
+		// restore) is too.
+		from := v.EventsFrom
+		if s.Rewound {
+			from = s.RewoundTo
+		}
+		s.Events, s.NextEvent = m.h.Events().Since(from)
 	} else {
 		_, s.NextEvent = m.h.Events().Since(^uint64(0))
 	}

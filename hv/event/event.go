@@ -151,7 +151,16 @@ type Log struct {
 	// trace and the hook: a replay after Truncate regenerates events
 	// already sent, which must not be sent twice.
 	sent uint64
+	// gen counts the Truncates that forgot events; cuts says, for a
+	// reader that last looked at generation g, the lowest sequence
+	// number forgotten since (CutSince). It is kept as suffix minima,
+	// gen and seq both increasing, so it stays short: travelling back
+	// again and again only ever keeps the earliest cut.
+	gen  uint64
+	cuts []cut
 }
+
+type cut struct{ gen, seq uint64 }
 
 // NewLog keeps the last capacity events.
 func NewLog(capacity int) *Log {
@@ -241,7 +250,28 @@ func (l *Log) Truncate(seq uint64) {
 	defer l.mu.Unlock()
 	if seq < l.next {
 		l.next = seq
+		l.gen++
+		for n := len(l.cuts); n > 0 && l.cuts[n-1].seq >= seq; n-- {
+			l.cuts = l.cuts[:n-1]
+		}
+		l.cuts = append(l.cuts, cut{l.gen, seq})
 	}
+}
+
+// CutSince is for a reader that copies events incrementally (Since) and
+// keeps them: given the generation it last saw (0 at first), it says
+// whether events were forgotten since (time travel back), the lowest
+// sequence number forgotten — the reader drops what it holds from there
+// on and reads again from there — and the generation to pass next time.
+func (l *Log) CutSince(gen uint64) (seq uint64, cut bool, now uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.cuts {
+		if c.gen > gen {
+			return c.seq, true, l.gen
+		}
+	}
+	return 0, false, l.gen
 }
 
 // Diverge says the events from now on differ from those already sent (the
