@@ -169,11 +169,14 @@ func (m *Machine) claimTravel() error {
 
 // travelTo brings the machine to icount t: from the present if t is ahead
 // of it and force is false, else from the newest checkpoint at or before
-// t. It replays with breakpoints and until events off. mu is held.
-func (m *Machine) travelTo(t uint64, force bool) error {
+// t. It replays with breakpoints and until events off. The Stop is
+// where it landed: StopPaused, or the Guest's death when t is its instant
+// (the shutdown hypercall at icount t is made before a stop at t could
+// be). mu is held.
+func (m *Machine) travelTo(t uint64, force bool) (Stop, error) {
 	hs := m.hist
 	if t < hs.cps[0].ICount {
-		return fmt.Errorf("icount %d is before the start of history (%d)", t, hs.cps[0].ICount)
+		return Stop{}, fmt.Errorf("icount %d is before the start of history (%d)", t, hs.cps[0].ICount)
 	}
 	ic := m.h.CPU().ICount()
 	if force || t < ic || m.LastStop().Reason.Terminal() {
@@ -187,18 +190,22 @@ func (m *Machine) travelTo(t uint64, force bool) error {
 	defer resume()
 	m.h.SetRunUntil(nil)
 	defer m.h.SwapUntil(m.h.SwapUntil(nil))
+	at := Stop{Reason: StopPaused}
 	for m.h.CPU().ICount() < t {
 		slice := min(t, (m.h.CPU().ICount()/host.RunSlice+1)*host.RunSlice)
 		s := m.h.Run(false, slice)
 		m.afterSlice()
 		if s.Reason != StopInstructionLimit && s.Reason != StopPaused {
 			if m.h.CPU().ICount() < t {
-				return fmt.Errorf("icount %d is beyond the end of the run (%s)", t, s)
+				return at, fmt.Errorf("icount %d is beyond the end of the run (%s)", t, s)
+			}
+			if s.Reason.Terminal() {
+				at = s
 			}
 			break
 		}
 	}
-	return nil
+	return at, nil
 }
 
 // travelStop ends a journey: the CPU continues forward from here even if a
@@ -217,10 +224,11 @@ func (m *Machine) Goto(t uint64) (Stop, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.travelTo(t, false); err != nil {
+	at, err := m.travelTo(t, false)
+	if err != nil {
 		return m.travelStop(m.last), err
 	}
-	return m.travelStop(Stop{Reason: StopPaused}), nil
+	return m.travelStop(at), nil
 }
 
 // ReverseStep goes one instruction back: to the instant before the last
@@ -245,12 +253,12 @@ func (m *Machine) ReverseStep() (Stop, error) {
 		m.h.Restore(m.hist.cps[0])
 		return m.travelStop(Stop{Reason: StopStep}), nil
 	}
-	if err := m.travelTo(ic-1, true); err != nil {
+	if _, err := m.travelTo(ic-1, true); err != nil {
 		return m.travelStop(m.last), err
 	}
 	before := m.h.Checkpoint(m.hist.cps[len(m.hist.cps)-1])
 	defer before.Release()
-	if err := m.travelTo(ic, false); err != nil {
+	if _, err := m.travelTo(ic, false); err != nil {
 		return m.travelStop(m.last), err
 	}
 	if m.h.CPU().EIP() == eip && m.h.Events().Next() == seq {
@@ -294,7 +302,7 @@ func (m *Machine) ReverseContinue() (Stop, error) {
 			}
 		}
 		if hit != nil {
-			if err := m.travelTo(hit.ICount, true); err != nil {
+			if _, err := m.travelTo(hit.ICount, true); err != nil {
 				return m.travelStop(m.last), err
 			}
 			return m.travelStop(*hit), nil
@@ -352,7 +360,7 @@ func (m *Machine) GotoBefore(e Event) (Stop, error) {
 		if past || m.LastStop().Reason.Terminal() {
 			m.h.Restore(hs.cps[0])
 		}
-	} else if err := m.travelTo(e.ICount-1, past); err != nil {
+	} else if _, err := m.travelTo(e.ICount-1, past); err != nil {
 		return m.travelStop(m.last), err
 	}
 	if m.h.Events().Next() > e.Seq {

@@ -93,4 +93,8 @@ func TestGotoBefore(t *testing.T) {
 	if s2 := m.Snapshot(View{Events: true, EventsFrom: s.NextEvent, EventsGen: s.EventsGen}); s2.Rewound || len(s2.Events) != 0 {
 		t.Errorf("a second snapshot: Rewound %v, %d events", s2.Rewound, len(s2.Events))
 	}
+	// Forward again to the end: the Guest is dead there, as it was.
+	if st, err := m.Goto(end.ICount); err != nil || st.String() != end.String() {
+		t.Errorf("goto the end (%v): %v, want %v", err, st, end)
+	}
 }

@@ -15,10 +15,12 @@ import (
 // fault after it is demand_page filling the new shadow (spec §7.3).
 type handoff struct {
 	haveInit   bool
+	initSeq    uint64
 	initICount uint64
 	initEIP    uint32
 	slot       int // the slot in use before the handoff
 	haveOff    bool
+	offSeq     uint64
 	offICount  uint64
 	offSlot    int
 	faults     int // #PF traps since the handoff
@@ -27,13 +29,27 @@ type handoff struct {
 func (h *handoff) see(e hv.Event) {
 	switch {
 	case e.Kind == event.Hypercall && e.Nr == hcall.LguestInit && !h.haveInit:
-		h.haveInit, h.initICount, h.initEIP = true, e.ICount, e.EIP
+		h.haveInit, h.initSeq, h.initICount, h.initEIP = true, e.Seq, e.ICount, e.EIP
 	case e.Kind == event.PgdirSwitch && !h.haveOff:
 		h.slot = e.Slot
 	case e.Kind == event.LinearOff && !h.haveOff:
-		h.haveOff, h.offICount, h.offSlot = true, e.ICount, e.Slot
+		h.haveOff, h.offSeq, h.offICount, h.offSlot = true, e.Seq, e.ICount, e.Slot
 	case e.Kind == event.Trap && e.Nr == 14 && h.haveOff:
 		h.faults++
+	}
+}
+
+// unsee takes back what see did for e, an event time travel forgot (the
+// newest first or in any order: each field has the seq it came from).
+// The slot before the handoff comes back from the next snapshot.
+func (h *handoff) unsee(e hv.Event) {
+	switch {
+	case e.Kind == event.Hypercall && h.haveInit && e.Seq == h.initSeq:
+		h.haveInit = false
+	case e.Kind == event.LinearOff && h.haveOff && e.Seq == h.offSeq:
+		h.haveOff, h.faults = false, 0
+	case e.Kind == event.Trap && e.Nr == 14 && h.haveOff && e.Seq > h.offSeq:
+		h.faults--
 	}
 }
 

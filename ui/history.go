@@ -3,6 +3,8 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"github.com/lgdbg/lgdbg/hv/event"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -83,10 +85,83 @@ func shadowHistoryText(va uint32, evs []hv.Event) string {
 }
 
 // historyStatus is the status bar's history part: the range one can
-// travel in.
-func historyStatus(h hv.HistoryInfo, icount uint64) string {
+// travel in, from the oldest checkpoint to the furthest instant this UI
+// saw the Guest at, and where in it the Guest is when that is not the end.
+func historyStatus(h hv.HistoryInfo, icount, furthest uint64) string {
 	if !h.On {
 		return ""
 	}
+	if icount < furthest {
+		return fmt.Sprintf("  history %d..%d, at %d", h.Oldest, furthest, icount)
+	}
 	return fmt.Sprintf("  history %d..%d", h.Oldest, icount)
+}
+
+// conChunk is one console event's text, kept so the console pane can be
+// cut back to an earlier instant.
+type conChunk struct {
+	seq  uint64
+	text string
+}
+
+// maxConsoleKeep bounds the console text kept for cutting back; past it
+// the oldest half goes (the pane itself keeps maxConsoleLines).
+const maxConsoleKeep = 4 << 20
+
+func (a *app) keepConsole(seq uint64, text string) {
+	a.console = append(a.console, conChunk{seq, text})
+	a.conBytes += len(text)
+	if a.conBytes > maxConsoleKeep {
+		n := len(a.console) / 2
+		for _, c := range a.console[:n] {
+			a.conBytes -= len(c.text)
+		}
+		a.console = append(a.console[:0:0], a.console[n:]...)
+	}
+}
+
+// rewind forgets what the panes hold from event seq on: the Machine
+// travelled back to before it, and every pane shows that instant. The
+// logs, the console and the handoff summary are cut to the events before
+// seq; the refresher then adds the events made since, from seq on.
+func (a *app) rewind(seq uint64) {
+	n := sort.Search(len(a.console), func(i int) bool { return a.console[i].seq >= seq })
+	if n < len(a.console) {
+		var sb strings.Builder
+		for _, c := range a.console[n:] {
+			a.conBytes -= len(c.text)
+		}
+		a.console = a.console[:n]
+		for _, c := range a.console {
+			sb.WriteString(c.text)
+		}
+		a.panes[paneConsole].SetText(sb.String())
+		a.panes[paneConsole].ScrollToEnd()
+	}
+	// The handoff summary and the linear_pages pane follow the events:
+	// take back what the forgotten ones did.
+	for _, p := range []pane{paneHcalls, paneEvents} {
+		for _, l := range a.logs[p].cut(seq) {
+			a.handoff.unsee(l.ev)
+			if l.ev.Kind == event.LinearOff {
+				a.linOffAt, a.haveOff = 0, false
+			}
+		}
+	}
+}
+
+// cut drops and returns the lines of events from seq on (the newest, so
+// never ones maxLogLines dropped); the selection stays on its line if
+// that is kept, else follows the newest.
+func (b *logBuf) cut(seq uint64) []logLine {
+	n := sort.Search(len(b.lines), func(i int) bool { return b.lines[i].ev.Seq >= seq })
+	if n == len(b.lines) {
+		return nil
+	}
+	gone := append([]logLine(nil), b.lines[n:]...)
+	b.lines = b.lines[:n]
+	if b.follow || b.sel >= n {
+		b.sel, b.follow, b.expanded = max(0, n-1), true, false
+	}
+	return gone
 }

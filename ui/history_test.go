@@ -2,6 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"github.com/gdamore/tcell/v2"
+	"github.com/lgdbg/lgdbg/hv/event"
+	"strings"
 	"testing"
 
 	"github.com/lgdbg/lgdbg/hv"
@@ -30,4 +33,136 @@ func TestTimeTravelKeys(t *testing.T) {
 	}
 	hs.key('?')
 	hs.waitFor("step one instruction back")
+}
+
+// findEvent is the first event in the Machine's log that ok accepts.
+func findEvent(t *testing.T, m *hv.Machine, what string, ok func(hv.Event) bool) hv.Event {
+	t.Helper()
+	evs, _ := m.Events(0)
+	for _, e := range evs {
+		if ok(e) {
+			return e
+		}
+	}
+	t.Fatalf("the demo guest made no %s", what)
+	return hv.Event{}
+}
+
+// provLines is what the walk pane must say for va: one row per shadow
+// level, from hv.Machine.ShadowWriter and the trap or hypercall that made
+// the write (found here by scanning the Machine's own log).
+func provLines(t *testing.T, m *hv.Machine, va uint32) []string {
+	t.Helper()
+	w := m.Walk(va)
+	evs, _ := m.Events(0)
+	var out []string
+	for _, l := range w.Shadow.Levels {
+		e, ok := m.ShadowWriter(w.Slot, l.Kind.String(), va)
+		if !ok {
+			out = append(out, fmt.Sprintf("shadow %s: no write in the event log", l.Kind))
+			continue
+		}
+		by := "the Host"
+		for _, x := range evs {
+			if x.ICount != e.ICount {
+				continue
+			}
+			// demand_page: the #PF logged after the change; else the
+			// hypercall logged before it.
+			if e.Why == "demand_page" && x.Kind == event.Trap && x.Seq > e.Seq {
+				by = fmt.Sprintf("trap %d (%s) at %#x cr2 %#x", x.Nr, x.Name, x.EIP, x.CR2)
+				break
+			}
+			if e.Why != "demand_page" && x.Kind == event.Hypercall && x.Seq < e.Seq {
+				by = fmt.Sprintf("hcall %s at %#x", x.Name, x.EIP)
+			}
+		}
+		out = append(out, fmt.Sprintf("shadow %s written @%d by %s: %s", l.Kind, e.ICount, by, e.Why))
+	}
+	if len(out) == 0 {
+		t.Fatalf("the shadow walk of %#x has no levels", va)
+	}
+	return out
+}
+
+// Enter on an expanded event travels to just before it, g on a hypercall
+// does at once, and every pane shows that instant: the status bar's
+// icount and history range, the registers, the logs and the console cut
+// back to it, and the walk's provenance rows as ShadowWriter says.
+func TestEnterTravelsBeforeEvent(t *testing.T) {
+	hs := startConfig(t, hv.Config{Image: guests.BootImage, History: 64 << 20, EventRing: 1 << 20}, 160, 50)
+	end := hs.runToEnd()
+	hs.waitFor("boot: PASS")
+	hs.waitFor(fmt.Sprintf("history 0..%d", end.ICount))
+	// The second page fault: the first one the Guest takes at 0x100012.
+	pf := findEvent(t, hs.m, "page fault at 0x104000", func(e hv.Event) bool {
+		return e.Kind == event.Trap && e.Nr == 14 && e.CR2 == 0x104000
+	})
+	np := findEvent(t, hs.m, "NEW_PGTABLE", func(e hv.Event) bool {
+		return e.Kind == event.Hypercall && e.Name == "NEW_PGTABLE"
+	})
+	hs.focusAndWait(paneEvents)
+	hs.key('/')
+	hs.waitUntil("the prompt", func(string) bool { return hs.promptOpen() })
+	hs.typeText("cr2 0x104000")
+	hs.special(tcell.KeyEnter)
+	hs.waitFor("Events /cr2 0x104000 1/1")
+	hs.special(tcell.KeyEnter)
+	hs.waitFor(fmt.Sprintf("Enter again or g: travel to just before this (icount %d, event %d)", pf.ICount, pf.Seq))
+	hs.special(tcell.KeyEnter)
+	s := hs.waitFor("travelled to icount")
+	r := hs.m.Regs()
+	if r.ICount > pf.ICount || r.EIP != pf.EIP {
+		t.Fatalf("before the fault %v: icount %d eip %#x", pf, r.ICount, r.EIP)
+	}
+	if _, next := hs.m.Events(^uint64(0)); next > pf.Seq {
+		t.Fatalf("travelled to icount %d, but the fault (event %d) has happened: next event %d", r.ICount, pf.Seq, next)
+	}
+	s = hs.waitFor(fmt.Sprintf("history 0..%d, at %d", end.ICount, r.ICount))
+	s = hs.waitFor(fmt.Sprintf("eip %08x", r.EIP))
+	s = hs.waitFor(fmt.Sprintf("(icount %d)", r.ICount))
+	// The fault is no longer in the events log (the search finds none),
+	// nor the future in the console or the hypercall log.
+	s = hs.waitFor("Events /cr2 0x104000 0/0")
+	if strings.Contains(s, "boot: PASS") || strings.Contains(s, "SHUTDOWN") {
+		t.Errorf("the console or the hypercall log still shows the future:\n%s", s)
+	}
+	// The walk went to the fault's address, where the shadow PTE is not
+	// yet there; each shadow level says who wrote it.
+	hs.waitFor("Walk 00104000")
+	for _, l := range provLines(t, hs.m, pf.CR2) {
+		hs.waitFor(l)
+	}
+	// One step: demand_page fills the PTE, and the walk says so.
+	hs.focusAndWait(paneDisasm)
+	hs.key('s')
+	hs.waitUntil("the step", func(string) bool { return hs.m.Regs().ICount > r.ICount || hs.m.Regs().EIP != r.EIP })
+	want := provLines(t, hs.m, pf.CR2)
+	pte := fmt.Sprintf("shadow pte written @%d by trap 14 (#PF) at %#x cr2 %#x: demand_page", pf.ICount, pf.EIP, pf.CR2)
+	if want[len(want)-1] != pte {
+		t.Errorf("after the step, ShadowWriter says %q, want %q", want[len(want)-1], pte)
+	}
+	for _, l := range want {
+		hs.waitFor(l)
+	}
+
+	// g on a hypercall: before the first NEW_PGTABLE, linear_pages is on
+	// again and the handoff summary has not seen it.
+	hs.command(fmt.Sprintf("goto %d", end.ICount))
+	hs.waitUntil("the goto", func(string) bool { return hs.m.Regs().ICount == end.ICount })
+	hs.waitFor("boot: PASS")
+	hs.focusAndWait(paneHcalls)
+	hs.key('/')
+	hs.waitUntil("the prompt", func(string) bool { return hs.promptOpen() })
+	hs.typeText("NEW_PGTABLE")
+	hs.special(tcell.KeyEnter)
+	hs.waitFor("Hypercalls /NEW_PGTABLE 1/1")
+	hs.key('g')
+	hs.waitFor("travelled to icount")
+	if r := hs.m.Regs(); r.ICount > np.ICount {
+		t.Errorf("before %v: icount %d", np, r.ICount)
+	}
+	hs.waitFor("Hypercalls /NEW_PGTABLE 0/0")
+	hs.waitFor("first NEW_PGTABLE not yet")
+	hs.waitFor("linear_pages ON")
 }

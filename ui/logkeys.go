@@ -2,8 +2,10 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gdamore/tcell/v2"
+	"github.com/lgdbg/lgdbg/hv"
 )
 
 // Keys of the log panes (Hypercalls, Events).
@@ -83,15 +85,20 @@ func (a *app) logFind(ev *tcell.EventKey) {
 	a.renderLog(p)
 }
 
-// logEnter expands the selected line (or folds it again) and points the
-// other panes where its event points.
-func (a *app) logEnter(*tcell.EventKey) {
+// logEnter expands the selected line and points the other panes where
+// its event points; on the expanded line it travels in time to just
+// before the event (logTravel), or folds it when history is off.
+func (a *app) logEnter(ev *tcell.EventKey) {
 	p, b, ok := a.logOf()
 	if !ok {
 		return
 	}
 	i := b.selected()
 	if i < 0 {
+		return
+	}
+	if b.expanded && a.m.History().On {
+		a.logTravel(ev)
 		return
 	}
 	if b.follow {
@@ -117,4 +124,53 @@ func (a *app) logEnter(*tcell.EventKey) {
 		a.refreshNow()
 	}
 	a.renderLog(p)
+}
+
+// logFold folds the expanded line.
+func (a *app) logFold(*tcell.EventKey) {
+	if p, b, ok := a.logOf(); ok && b.expanded {
+		b.expanded = false
+		a.renderLog(p)
+	}
+}
+
+// logTravel travels to the instant just before the selected line's event
+// (hv.Machine.GotoBefore): the event has not happened yet, and one step
+// makes it. The walk and memory panes go where the event points, the
+// disassembly follows EIP there, and the logs end before the event.
+func (a *app) logTravel(*tcell.EventKey) {
+	p, b, ok := a.logOf()
+	if !ok {
+		return
+	}
+	i := b.selected()
+	if i < 0 {
+		return
+	}
+	if !a.m.History().On {
+		a.setMsg(true, hv.ErrNoHistory.Error())
+		return
+	}
+	e, what := b.lines[i].ev, strings.TrimSpace(b.lines[i].text)
+	j := jumpOf(e)
+	a.mu.Lock()
+	if j.walk != nil {
+		a.v.walkVA, a.v.walkFollow = *j.walk, false
+	}
+	if j.mem != nil {
+		a.v.memVA, a.v.memFollow = *j.mem, false
+	}
+	a.v.disasmFollow = true
+	a.mu.Unlock()
+	b.expanded = false
+	a.renderLog(p)
+	a.control(func() {
+		a.m.Pause() // travel from a running Guest: stop it first
+		st, err := a.m.GotoBefore(e)
+		if err != nil {
+			a.queueMsg(true, err.Error())
+			return
+		}
+		a.queueMsg(false, fmt.Sprintf("travelled to icount %d, just before: %s", st.ICount, what))
+	})
 }

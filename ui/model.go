@@ -45,6 +45,14 @@ type snapshot struct {
 	memAliased bool
 	events     []hv.Event
 	lost       uint64 // events that fell out of the ring before we read them
+	// rewound: the Machine travelled back and the events from rewoundTo
+	// on are no longer history (hv.Snapshot.Rewound); events starts there.
+	rewound   bool
+	rewoundTo uint64
+	// prov: the writers of the walk's shadow entries, when provKnown
+	// (the Guest is stopped; walkProv).
+	prov      []shadowProv
+	provKnown bool
 }
 
 func (a *app) refresher() {
@@ -93,22 +101,30 @@ func (a *app) gather() *snapshot {
 	if !v.memFollow {
 		memory.At = hv.Place{Addr: v.memVA}
 	}
-	ms := a.m.Snapshot(hv.View{Walk: &walk, Windows: []hv.Window{code, memory}, Events: true, EventsFrom: a.seq})
+	ms := a.m.Snapshot(hv.View{Walk: &walk, Windows: []hv.Window{code, memory}, Events: true, EventsFrom: a.seq, EventsGen: a.evGen})
 	s := &snapshot{
 		at: time.Now(), running: ms.Running, stop: ms.Stop, regs: ms.Regs, host: ms.Host,
 		linear: ms.Linear, walk: ms.Walk, events: ms.Events, curSlot: ms.CurrentSlot,
 		code: windowOf(ms.Windows[0]), mem: windowOf(ms.Windows[1]),
 		memAlias: ms.Windows[1].LoadAddr, memAliased: ms.Windows[1].Aliased,
+		rewound: ms.Rewound, rewoundTo: ms.RewoundTo,
 	}
 	for _, sl := range ms.Slots {
 		if sl.Current {
 			s.slot, s.gpgdir = sl.Index, sl.GPgdir
 		}
 	}
-	if len(s.events) > 0 && s.events[0].Seq > a.seq {
-		s.lost = s.events[0].Seq - a.seq
+	from := a.seq
+	if s.rewound {
+		from = s.rewoundTo
 	}
-	a.seq = ms.NextEvent
+	if len(s.events) > 0 && s.events[0].Seq > from {
+		s.lost = s.events[0].Seq - from
+	}
+	a.seq, a.evGen = ms.NextEvent, ms.EventsGen
+	if !ms.Running {
+		s.prov, s.provKnown = a.walkProv(ms.Walk, ms.NextEvent, ms.EventsGen), true
+	}
 	return s
 }
 
@@ -120,6 +136,7 @@ func (a *app) apply(s *snapshot) {
 		a.prev, a.havePrev = a.cur, true
 	}
 	a.cur, a.haveCur = s.regs, true
+	a.furthest = max(a.furthest, s.regs.ICount)
 	if s.running {
 		if a.lastRun != nil {
 			if dt := s.at.Sub(a.lastRun.at).Seconds(); dt > 0 {
@@ -133,6 +150,9 @@ func (a *app) apply(s *snapshot) {
 	a.snap = s
 	if s.linear && !a.handoff.haveOff {
 		a.handoff.slot = s.curSlot // the slot linear_pages runs in
+	}
+	if s.rewound {
+		a.rewind(s.rewoundTo)
 	}
 	a.takeEvents(s.events, s.lost)
 	a.takeHits()
@@ -164,7 +184,7 @@ func (a *app) renderAll() {
 	if ww <= 0 {
 		ww = 118
 	}
-	walk := renderWalk(s.walk, a.pae, ww)
+	walk := renderWalk(s.walk, a.pae, ww) + "\n" + renderProv(s.prov, s.provKnown, a.logs[paneHcalls].lines, a.logs[paneEvents].lines)
 	a.panes[paneWalk].SetText(walk)
 	walkRows := 12
 	a.walkRows = min(walkLines(walk), walkRows) + 2
@@ -194,7 +214,9 @@ func (a *app) takeEvents(evs []hv.Event, lost uint64) {
 			a.logs[paneHcalls].add(logLine{text: hcallLine(e, d), ev: e})
 			continue
 		case event.Console:
-			con.WriteString(sanitizeConsole(e.Text))
+			t := sanitizeConsole(e.Text)
+			con.WriteString(t)
+			a.keepConsole(e.Seq, t)
 			continue
 		case event.LinearOff:
 			a.linOffAt, a.haveOff = e.ICount, true
@@ -227,8 +249,14 @@ func (a *app) renderLog(p pane) {
 
 // logDetail expands a log line's event.
 func (a *app) logDetail(e hv.Event) []string {
+	var out []string
 	if d, ok := a.m.DecodeHcall(e); ok {
-		return append(hcallDetail(e, d), eventDetail(e, a.pae)[1:]...)
+		out = append(hcallDetail(e, d), eventDetail(e, a.pae)[1:]...)
+	} else {
+		out = eventDetail(e, a.pae)
 	}
-	return eventDetail(e, a.pae)
+	if a.m.History().On {
+		out = append(out, travelHint(e))
+	}
+	return out
 }

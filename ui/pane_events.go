@@ -45,6 +45,12 @@ func eventDetail(e hv.Event, pae bool) []string {
 	return out
 }
 
+// travelHint ends an expanded line when history is on: how to go to the
+// instant before its event.
+func travelHint(e hv.Event) string {
+	return fmt.Sprintf("Enter again or g: travel to just before this (icount %d, event %d)", e.ICount, e.Seq)
+}
+
 // pfErr spells a page-fault error code (P, W, U bits).
 func pfErr(code uint32) string {
 	s := "not-present"

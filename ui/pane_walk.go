@@ -2,10 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/pgtable"
 	"github.com/rivo/tview"
@@ -161,4 +163,118 @@ func walkTitle(va uint32, sym, follow string) string {
 		return fmt.Sprintf(" 4 Walk %08x %s%s: guest | shadow ", va, sym, follow)
 	}
 	return fmt.Sprintf(" 4 Walk %08x%s: guest | shadow ", va, follow)
+}
+
+// Provenance (issue 14): below the walk, for each shadow entry, the event
+// that wrote it (hv.Machine.ShadowWriter) and what made the Host write it
+// — the page fault demand_page answered, the hypercall, or the Host's own
+// setup — so "how did this shadow PTE get here?" is answered in the pane.
+
+// shadowProv is one shadow level's writer, as the refresher found it.
+type shadowProv struct {
+	level string // "pgd", "pmd", "pte"
+	ev    hv.Event
+	ok    bool // the event log still holds the write
+}
+
+// walkProv finds the writer of each shadow level of w. It copies the
+// event log, so the refresher calls it only while the Guest is stopped,
+// and only when the walk or the log changed (the cache).
+func (a *app) walkProv(w hv.Walks, next, gen uint64) []shadowProv {
+	key := provKey{slot: w.Slot, va: w.Guest.VAddr, next: next, gen: gen, n: len(w.Shadow.Levels)}
+	if a.provCache.ok && a.provCache.key == key {
+		return a.provCache.prov
+	}
+	var out []shadowProv
+	for _, l := range w.Shadow.Levels {
+		e, ok := a.m.ShadowWriter(w.Slot, l.Kind.String(), w.Guest.VAddr)
+		out = append(out, shadowProv{level: l.Kind.String(), ev: e, ok: ok})
+	}
+	a.provCache.key, a.provCache.prov, a.provCache.ok = key, out, true
+	return out
+}
+
+type provKey struct {
+	slot int
+	va   uint32
+	next uint64
+	gen  uint64
+	n    int
+}
+
+// shadowCause is the trap or hypercall whose handling made shadow change
+// e, found in the log panes' lines (each sorted by sequence number). The
+// Host logs a trap after handling it (its outcome is known then) and a
+// hypercall before, so demand_page's change is followed by its #PF at the
+// same icount and a hypercall's change is preceded by it, with no other
+// trap or hypercall between. ok is false for the Host's own writes
+// (the Switcher mapping at boot) and when the lines left the panes.
+func shadowCause(e hv.Event, hcalls, events []logLine) (hv.Event, bool) {
+	// The next trap after e, if no hypercall comes first.
+	i := sort.Search(len(events), func(i int) bool { return events[i].ev.Seq > e.Seq })
+	j := sort.Search(len(hcalls), func(i int) bool { return hcalls[i].ev.Seq > e.Seq })
+	var trap, call *hv.Event
+	for k := i; k < len(events); k++ {
+		x := &events[k].ev
+		if x.ICount != e.ICount || (j < len(hcalls) && hcalls[j].ev.Seq < x.Seq) {
+			break
+		}
+		if x.Kind == event.Trap {
+			trap = x
+			break
+		}
+	}
+	// The last hypercall before e, if no trap comes between.
+	if j > 0 {
+		x := &hcalls[j-1].ev
+		between := false
+		for k := i - 1; k >= 0 && events[k].ev.Seq > x.Seq; k-- {
+			if events[k].ev.Kind == event.Trap {
+				between = true
+				break
+			}
+		}
+		if x.ICount == e.ICount && !between {
+			call = x
+		}
+	}
+	switch {
+	case trap != nil && (e.Why == "demand_page" || call == nil):
+		return *trap, true
+	case call != nil:
+		return *call, true
+	}
+	return hv.Event{}, false
+}
+
+// renderProv is the provenance rows under the walk.
+func renderProv(prov []shadowProv, known bool, hcalls, events []logLine) string {
+	if !known {
+		return tagDim + "shadow entries' writers: shown while the guest is stopped" + tagOff
+	}
+	var sb strings.Builder
+	for _, p := range prov {
+		if !p.ok {
+			fmt.Fprintf(&sb, "%sshadow %s: no write in the event log (never written, or older than the ring)%s\n", tagDim, p.level, tagOff)
+			continue
+		}
+		by := "the Host"
+		if c, ok := shadowCause(p.ev, hcalls, events); ok {
+			switch c.Kind {
+			case event.Trap:
+				by = fmt.Sprintf("trap %d (%s) at %#x", c.Nr, c.Name, c.EIP)
+				if c.Nr == 14 {
+					by += fmt.Sprintf(" cr2 %#x", c.CR2)
+				}
+			case event.Hypercall:
+				by = fmt.Sprintf("hcall %s at %#x", c.Name, c.EIP)
+			}
+		}
+		fmt.Fprintf(&sb, "shadow %s written @%d by %s: %s\n", p.level, p.ev.ICount, tview.Escape(by), tview.Escape(p.ev.Why))
+	}
+	// The guest entries' writers (hv.Machine.GuestWriter: the last
+	// instruction that stored each guest entry, its icount, EIP and
+	// symbol) come here, one "guest LEVEL written @ICOUNT by EIP SYMBOL"
+	// row per guest level; another change adds that API.
+	return strings.TrimRight(sb.String(), "\n")
 }

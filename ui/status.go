@@ -16,7 +16,7 @@ func (a *app) renderStatus() {
 	if p, ok := a.focusedPane(); ok {
 		focus = paneNames[p]
 	}
-	a.status.SetText(renderStatus(a.snap, a.mips, a.opts.ImageName, a.pae, focus) + historyStatus(a.m.History(), a.snap.regs.ICount))
+	a.status.SetText(renderStatus(a.snap, a.mips, a.opts.ImageName, a.pae, focus) + historyStatus(a.m.History(), a.snap.regs.ICount, a.furthest))
 }
 
 // renderStatus is the status line: run state, image, paging mode and the

@@ -157,8 +157,17 @@ type app struct {
 	linOffAt  uint64
 	haveOff   bool
 	mips      float64
-	lastRun   *snapshot // previous running sample, for MIPS
-	seq       uint64    // next event sequence number (refresher only)
+	lastRun   *snapshot  // previous running sample, for MIPS
+	seq       uint64     // next event sequence number (refresher only)
+	evGen     uint64     // the event log's generation at the last snapshot (refresher only)
+	console   []conChunk // the console pane's text by event, to cut it back on time travel
+	conBytes  int
+	furthest  uint64   // the furthest icount seen: the end of the history range
+	provCache struct { // walkProv's last answer (refresher only)
+		key  provKey
+		prov []shadowProv
+		ok   bool
+	}
 	// ready is closed once the screen is initialised (tests inject
 	// events only after that).
 	ready chan struct{}
