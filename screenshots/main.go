@@ -83,6 +83,8 @@ var scripts = []struct {
 	// size.
 	elf  string
 	w, h int
+	// history turns time travel on (hv.Config.History).
+	history bool
 }{
 	{name: "start", steps: []step{{wait: "linear_pages ON"}}},
 	// A kernel-like boot (head_32's path into start_kernel, with
@@ -102,6 +104,15 @@ var scripts = []struct {
 	}},
 	{name: "power-off", steps: []step{{keys: "c", wait: "boot: PASS"}, {wait: "DEAD"}}},
 	{name: "help", steps: []step{{keys: "?", wait: "lgdbg keys"}}},
+	// Time travel: from the dead Guest back to just before its second
+	// page fault, picked in the Events pane (Enter expands, Enter again
+	// travels); the walk shows who wrote its shadow entries.
+	{name: "travel", history: true, w: 200, h: 55, steps: []step{
+		{keys: "c", wait: "DEAD"},
+		{keys: "6/cr2 0x104000\r", wait: "Events /cr2 0x104000 1/1"},
+		{keys: "\r", wait: "Enter again or g"},
+		{keys: "\r", wait: "travelled to icount"},
+	}},
 }
 
 // generate writes one PNG per script into dir.
@@ -124,7 +135,11 @@ func generate(dir string) ([]shot, error) {
 		if sc.w != 0 {
 			w, h = sc.w, sc.h
 		}
-		f, err := runScript(image, name, w, h, sc.steps)
+		var history int64
+		if sc.history {
+			history = 64 << 20
+		}
+		f, err := runScript(image, name, w, h, history, sc.steps)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
@@ -141,8 +156,8 @@ const waitLimit = 20 * time.Second
 
 // runScript runs the UI on a fresh demo guest, plays the steps and returns
 // the frame after the last one has settled.
-func runScript(image []byte, name string, cols, rows int, steps []step) (ui.Frame, error) {
-	m, err := hv.New(hv.Config{Image: image})
+func runScript(image []byte, name string, cols, rows int, history int64, steps []step) (ui.Frame, error) {
+	m, err := hv.New(hv.Config{Image: image, History: history})
 	if err != nil {
 		return ui.Frame{}, err
 	}

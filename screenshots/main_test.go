@@ -25,6 +25,7 @@ func TestGenerate(t *testing.T) {
 		"linear-off": {"linear_pages OFF", "LGUEST_INIT", "NEW_PGTABLE", "step at eip"},
 		"power-off":  {"linear_pages OFF", "DEAD", "boot: PASS"},
 		"help":       {"lgdbg keys", "toggle a breakpoint"},
+		"travel":     {"PAUSED", "history 0..", "travelled to icount", "shadow pgd written @"},
 		"handoff":    {"handoff: LGUEST_INIT @", "slot 1 -> ", "breakpoint at eip 0xc01", "Enter jumped: walk", "LGUEST_INIT lguest_data="},
 	}
 	if len(shots) != len(want) {
@@ -38,7 +39,7 @@ func TestGenerate(t *testing.T) {
 		}
 		img := decode(t, s.path)
 		w, h := cols, rows
-		if s.name == "handoff" {
+		if s.name == "handoff" || s.name == "travel" {
 			w, h = 200, 55
 		}
 		if b := img.Bounds(); b.Dx() != w*cellW || b.Dy() != h*cellH {

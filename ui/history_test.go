@@ -166,3 +166,36 @@ func TestEnterTravelsBeforeEvent(t *testing.T) {
 	hs.waitFor("first NEW_PGTABLE not yet")
 	hs.waitFor("linear_pages ON")
 }
+
+// shadowCause: demand_page's change belongs to the #PF logged after it, a
+// hypercall's change to the hypercall logged before it (not to a fault at
+// the same icount after it), the Switcher's mapping to no one.
+func TestShadowCause(t *testing.T) {
+	ev := func(seq, ic uint64, k event.Kind, why string) logLine {
+		return logLine{ev: hv.Event{Seq: seq, ICount: ic, Kind: k, Why: why, Name: fmt.Sprint(seq)}}
+	}
+	hcalls := []logLine{ev(3, 10, event.Hypercall, "")}
+	events := []logLine{
+		ev(0, 0, event.Shadow, "switcher"),
+		ev(1, 9, event.Shadow, "demand_page"),
+		ev(2, 9, event.Trap, ""),
+		ev(4, 10, event.Shadow, "set_pte"),
+		ev(5, 10, event.Shadow, "demand_page"),
+		ev(6, 10, event.Trap, ""),
+	}
+	for _, c := range []struct {
+		shadow int
+		want   uint64 // the cause's seq; 99: none
+	}{{0, 99}, {1, 2}, {3, 3}, {4, 6}} {
+		got, ok := shadowCause(events[c.shadow].ev, hcalls, events)
+		if c.want == 99 {
+			if ok {
+				t.Errorf("%s change: cause %v, want none", events[c.shadow].ev.Why, got)
+			}
+			continue
+		}
+		if !ok || got.Seq != c.want {
+			t.Errorf("shadow event %d (%s): cause %v (%v), want event %d", events[c.shadow].ev.Seq, events[c.shadow].ev.Why, got.Seq, ok, c.want)
+		}
+	}
+}
