@@ -3,20 +3,23 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"github.com/lgdbg/lgdbg/hv/event"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
 )
 
 // Time travel in the TUI (the Machine keeps the history, hv/history.go):
 // S steps one instruction back, C continues back to the last breakpoint,
 // :goto ICOUNT jumps anywhere in history and :history ADDR lists every
 // change to the shadow entries mapping ADDR. Every pane then shows that
-// instant, as after any stop.
+// instant, as after any stop. Enter (or g) on an event in a log pane
+// travels to just before it (logkeys.go). Whatever travels — these keys
+// or gdb — the panes that keep events (logs, console, handoff) are cut
+// back to the new present (rewind).
 
 func init() {
 	keymap = append(keymap,
@@ -40,6 +43,7 @@ func init() {
 func (a *app) travel(f func() (hv.Stop, error)) {
 	a.followEIP()
 	a.control(func() {
+		a.m.Pause() // travel from a running Guest: stop it first
 		if _, err := f(); err != nil {
 			a.queueMsg(true, err.Error())
 		}

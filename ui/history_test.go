@@ -2,12 +2,12 @@ package ui
 
 import (
 	"fmt"
-	"github.com/gdamore/tcell/v2"
-	"github.com/lgdbg/lgdbg/hv/event"
 	"strings"
 	"testing"
 
+	"github.com/gdamore/tcell/v2"
 	"github.com/lgdbg/lgdbg/hv"
+	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/tests/guests"
 )
 
