@@ -353,7 +353,9 @@ func (m *Machine) GotoBefore(e Event) (Stop, error) {
 	defer m.mu.Unlock()
 	hs := m.hist
 	if oldest := hs.cps[0]; e.ICount < oldest.ICount || e.Seq < oldest.Seq {
-		return m.travelStop(m.last), fmt.Errorf("event %d (icount %d) is before the start of history (icount %d)", e.Seq, e.ICount, oldest.ICount)
+		// Events made before the oldest checkpoint: the Host's setup
+		// (the Switcher's mapping) or ones history forgot.
+		return m.travelStop(m.last), fmt.Errorf("event %d (icount %d) was made before history starts (icount %d, event %d)", e.Seq, e.ICount, oldest.ICount, oldest.Seq)
 	}
 	past := e.Seq < m.h.Events().Next()
 	if e.ICount == 0 || e.ICount-1 < hs.cps[0].ICount {
