@@ -20,7 +20,7 @@ type insn struct {
 	seg   uint8 // segment of the memory operand (after overrides)
 	base  uint8 // address base register (regNone = none)
 	index uint8 // address index register (regNone = none)
-	scale uint8
+	scale uint8 // SIB multiplier - 1 (see ea32)
 	a16   bool  // 16-bit addressing
 	rep   uint8 // 0, 0xF2 or 0xF3
 	lock  bool
@@ -334,7 +334,7 @@ func decode(b []byte, in *insn) decStatus {
 					if !ok {
 						return tooLong(b, n, in)
 					}
-					in.scale = sib >> 6
+					in.scale = 1<<(sib>>6) - 1
 					if idx := sib >> 3 & 7; idx != 4 {
 						in.index = idx
 					}

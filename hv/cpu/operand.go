@@ -12,10 +12,11 @@ func (c *CPU) ea(in *insn) uint32 {
 }
 
 // ea32 is ea for 32-bit addressing (the specialised forms never have a
-// 0x67 prefix). scale is 0..3; the mask spares the code for Go's
-// shift-by-32-or-more semantics.
+// 0x67 prefix). scale holds the SIB multiplier minus one (0, 1, 3, 7;
+// 0 also without a SIB): a multiply needs no shift count in CL, which
+// cost a register move and a spill per memory operand.
 func (c *CPU) ea32(in *insn) uint32 {
-	return c.r[in.base] + c.r[in.index]<<(in.scale&3) + in.disp
+	return c.r[in.base] + c.r[in.index]*(uint32(in.scale)+1) + in.disp
 }
 
 func (c *CPU) getReg(r, size uint8) uint32 {
