@@ -10,13 +10,8 @@ import (
 // without its prefix (hv/hcall's table), or "#n" for a number the ABI does
 // not define, as the trace has always spelled it.
 func HcallName(nr int) string {
-	if s := hcall.Name(nr); known(nr, s) {
+	if s, ok := hcall.Lookup(nr); ok {
 		return s
 	}
 	return fmt.Sprintf("#%d", nr)
-}
-
-func known(nr int, name string) bool {
-	n, ok := hcall.Number(name)
-	return ok && n == nr
 }

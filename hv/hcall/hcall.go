@@ -54,6 +54,14 @@ var names = map[int]string{
 	SendInterrupts: "SEND_INTERRUPTS",
 }
 
+// Lookup is the LHCALL_ name of a hypercall number without its prefix,
+// and whether lguest knows the number (no allocation: the Host names every
+// hypercall it logs with it).
+func Lookup(nr int) (string, bool) {
+	s, ok := names[nr]
+	return s, ok
+}
+
 // Name is the LHCALL_ name of a hypercall number without its prefix, or
 // "BAD(n)" for a number lguest does not know.
 func Name(nr int) string {

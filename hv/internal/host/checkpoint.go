@@ -27,7 +27,8 @@ import (
 
 var hostPlan = fieldcopy.Must(reflect.TypeOf(Host{}),
 	[]string{"loadAlias", "mem", "cpu", "pt", "bus", "con", "blocks", "rngs", "pci", "con4", "abi4x",
-		"events", "until", "runUntil", "untilHit", "idleRealtime", "wake", "pauseReq", "rec"},
+		"events", "until", "runUntil", "untilHit", "idleRealtime", "wake", "pauseReq", "rec",
+		"argArena"}, // events' storage, not state: restored events keep theirs
 	[]string{"unimpl"}) // set once, never mutated
 
 // Checkpoint is the machine at one instant between two slices of the run

@@ -70,6 +70,9 @@ type Host struct {
 	switcherDirty bool
 
 	events *event.Log
+	// argArena is where hypercall events' argument words are stored
+	// (eventArgs).
+	argArena []uint32
 
 	// lguest_data and what we cached from it at INIT (spec §3.3.2).
 	haveLguestData bool

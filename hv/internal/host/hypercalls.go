@@ -254,7 +254,8 @@ func (h *Host) setClockevent(ns uint32) {
 // by call (the UI shows the names, the trace keeps the raw words).
 func (h *Host) logHcall(a hcallArgs, async bool, detail string) {
 	nr := int(int32(a[0]))
-	args := []uint32{a[1], a[2], a[3], a[4]}
+	all := [4]uint32{a[1], a[2], a[3], a[4]}
+	args := all[:]
 	switch nr {
 	case HcallFlushAsync, HcallHalt, HcallSendInterrupts:
 		args = nil
@@ -277,7 +278,25 @@ func (h *Host) logHcall(a hcallArgs, async bool, detail string) {
 			detail = fmt.Sprintf("%q", string(buf[:bytes.IndexByte(buf[:], 0)]))
 		}
 	}
-	h.emit(Event{Kind: EvHypercall, Nr: nr, Name: HcallName(nr), Args: args, Async: async, EIP: h.cpu.EIP(), Text: detail})
+	h.emit(Event{Kind: EvHypercall, Nr: nr, Name: HcallName(nr), Args: h.eventArgs(args), Async: async, EIP: h.cpu.EIP(), Text: detail})
+}
+
+// eventArgs copies a hypercall's argument words for its event into the
+// Host's arena, so that logging a hypercall allocates once per thousand or
+// so of them rather than once each (a booting kernel makes thousands, and
+// the exit path should not feed the garbage collector). Each event's slice
+// has its own capacity, so nobody appending to one can reach another's.
+func (h *Host) eventArgs(a []uint32) []uint32 {
+	if len(a) == 0 {
+		return nil
+	}
+	if len(h.argArena) < len(a) {
+		h.argArena = make([]uint32, 4096)
+	}
+	s := h.argArena[:len(a):len(a)]
+	copy(s, a)
+	h.argArena = h.argArena[len(a):]
+	return s
 }
 
 func le32(b []byte) uint32 {
