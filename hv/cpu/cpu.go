@@ -18,6 +18,7 @@ const (
 	pendWatch               // a watchpoint matched
 	pendStop                // RequestStop
 	pendRestart             // the instruction stopped early and will restart (REP)
+	pendTrap                // a software interrupt for the Host retired: exit with c.flt
 )
 
 // CPU is the software i386. It is not safe for concurrent use except for

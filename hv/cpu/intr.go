@@ -13,7 +13,14 @@ func (c *CPU) softInt(vec int, checkDPL bool) {
 		c.raise(VecGP, uint32(vec*8+2), true)
 	}
 	if !g.Direct {
-		c.raiseTrap(vec)
+		// The Host's gate (a hypercall's int $0x1f, above all): the
+		// instruction retires and the run exits after it, through
+		// c.pending rather than a fault's panic, whose unwinding was a
+		// third of a hypercall's round trip. softInt only runs in
+		// the run loop's exec, which checks c.pending after it.
+		c.flt = Exit{Reason: ExitTrap, Vector: vec}
+		c.pending |= pendTrap
+		return
 	}
 	c.deliverDirect(vec, 0, false)
 	// the gate cleared TF: no single-step trap after a software interrupt

@@ -43,7 +43,6 @@ var faultSignal = &cpuSignal{}
 // fault kinds recorded alongside c.flt
 const (
 	fkFault  = iota // restart: EIP = the faulting instruction
-	fkTrap          // continue: EIP after the instruction, which retires
 	fkUnimpl        // ExitUnimplemented, EIP = the instruction
 )
 
@@ -92,14 +91,6 @@ func chunks(off, n uint32) uint64 {
 func (c *CPU) raise(vec int, err uint32, hasErr bool) {
 	c.flt = Exit{Reason: ExitTrap, Vector: vec, ErrCode: err, HasErr: hasErr}
 	c.fltKind = fkFault
-	panic(faultSignal)
-}
-
-// raiseTrap exits for a trap-type event (int n, int3, into, hypercall):
-// EIP stays after the instruction, which retires.
-func (c *CPU) raiseTrap(vec int) {
-	c.flt = Exit{Reason: ExitTrap, Vector: vec}
-	c.fltKind = fkTrap
 	panic(faultSignal)
 }
 
@@ -623,6 +614,9 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 			if p&pendWatch != 0 {
 				return c.watchExit, true
 			}
+			if p&pendTrap != 0 {
+				return c.flt, true
+			}
 		}
 		if tf && c.noStepTrap {
 			tf, c.noStepTrap = false, false
@@ -657,9 +651,6 @@ func (c *CPU) onFault() (Exit, bool) {
 	}
 	f := c.flt
 	switch c.fltKind {
-	case fkTrap:
-		c.icount++
-		return f, true
 	case fkUnimpl:
 		c.eip = c.cur
 		return f, true
