@@ -20,7 +20,7 @@ var (
 		"m", "ram", "stopReq", "gen",
 		"tlbR", "tlbW", "rt", "wt",
 		"pages", "blk", "blkStart", "blkN", "blkEIP", "first", "sBlk", "sIdx", "sNext", "sGen", "scratch", "scratchBuf", "truncBuf",
-		"bps", "bpGen", "watches", "skipBP", "watchExit", "bpResume", "bpResumeValid",
+		"bps", "bpGen", "watches", "skipBP", "watchExit", "bpResume", "bpResumeValid", "inRun",
 	}
 	// cpuShared: copied shallowly; Exit.Insn is never mutated once made.
 	cpuShared = []string{"flt"}
@@ -75,3 +75,18 @@ func (c *CPU) SuspendDebug() (resume func()) {
 		}
 	}
 }
+
+// Resume is where the CPU resumes past a breakpoint (ResumeAtBreakpoint),
+// debugger state a checkpoint does not hold.
+type Resume struct {
+	lin         uint32
+	valid, skip bool
+}
+
+// SaveResume copies the breakpoint-resume state, for a caller that
+// restores a checkpoint of the present and must leave the debugger's
+// view of it exactly as it was.
+func (c *CPU) SaveResume() Resume { return Resume{c.bpResume, c.bpResumeValid, c.skipBP} }
+
+// RestoreResume puts SaveResume's copy back.
+func (c *CPU) RestoreResume(r Resume) { c.bpResume, c.bpResumeValid, c.skipBP = r.lin, r.valid, r.skip }

@@ -113,6 +113,9 @@ type CPU struct {
 	watches   []watch
 	skipBP    bool
 	watchExit Exit
+	// inRun: Run or Step is executing, so a store is an instruction's
+	// (Writer)
+	inRun bool
 
 	// the fault being raised (see raise)
 	flt     Exit

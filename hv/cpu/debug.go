@@ -143,3 +143,19 @@ func (c *CPU) checkWatch(lin, n uint32, kind WatchKind) {
 		}
 	}
 }
+
+// Writer says who is storing to memory right now, for a write watch
+// (mem.Phys.SetWatch) to name the writer. Inside Run or Step it is the
+// instruction executing: guest is true, icount is the instructions
+// retired before it (a replay to icount stops just before it) and eip
+// its address; the stores of an exception delivered through a direct
+// gate belong to the instruction that raised it. Outside, the Host is
+// writing (a hypercall, a trap's handling, a device): guest is false and
+// icount and eip are where the Guest is stopped.
+func (c *CPU) Writer() (icount uint64, eip uint32, guest bool) {
+	if !c.inRun {
+		return c.icount, c.eip, false
+	}
+	idx, cur := c.locate()
+	return c.icount + uint64(idx), cur, true
+}

@@ -68,6 +68,11 @@ func (c *CPU) dropWritePA(pa uint32) {
 	}
 }
 
+// DropWriteTLB removes the write-TLB entries that map the physical page
+// holding pa: the page has just become watched (mem.Phys.SetWatch), and
+// its stores must go through mem.Phys from now on.
+func (c *CPU) DropWriteTLB(pa uint32) { c.dropWritePA(pa &^ 0xFFF) }
+
 // walkResult is one page walk's outcome.
 type walkResult struct {
 	pa       uint32 // physical address of the byte (not the page)
@@ -244,7 +249,9 @@ func (c *CPU) xlate(lin uint32, write bool) uint32 {
 		pg := w.pa &^ 0xFFF
 		e := tlbEntry{tag: lin>>12 + 1, pa: pg, global: w.global}
 		c.tlbR[u][lin>>12&tlbMask] = e
-		if w.writable && w.dirty && c.m.Code[pg>>12] == 0 {
+		// code pages and watched pages (mem.Phys.Watch) take the
+		// slow store path, through mem.Phys
+		if w.writable && w.dirty && c.m.Code[pg>>12]|c.m.Watch[pg>>12] == 0 {
 			c.tlbW[u][lin>>12&tlbMask] = e
 		}
 	}

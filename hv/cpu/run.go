@@ -136,9 +136,11 @@ func (c *CPU) run(budget uint64, step bool) Exit {
 		c.stopAt = ^uint64(0)
 	}
 	c.first = true
+	c.inRun = true
 	for {
 		ex, done := c.runGuarded(step)
 		if done {
+			c.inRun = false
 			return ex
 		}
 	}

@@ -113,6 +113,9 @@ func (c *CPU) strBulk(in *insn, op uint16, size uint8, n uint32) uint32 {
 	}
 	dpa := c.xlate(dlin, true)
 	nb := n * sz
+	if c.m.Watch[dpa>>12] != 0 {
+		return 0 // a watched page: every store goes through mem.Phys
+	}
 	if c.m.Code[dpa>>12] != 0 {
 		// stores bypassing mem.Phys must not land on decoded bytes
 		if pg := c.pages[dpa>>12]; pg == nil || pg.decoded&chunks(dpa&0xFFF, nb) != 0 {

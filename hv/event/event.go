@@ -147,6 +147,12 @@ type Log struct {
 	trace *json.Encoder
 	werr  error
 	hook  func(Event) // optional: called on the Guest goroutine (the headless console)
+	// observe, if set, hears every event added, replayed ones too (a
+	// provenance replay follows CR3 loads with it; SetObserver).
+	observe func(Event)
+	// keep holds, while a replay is preserved (Preserve), the ring slots
+	// it overwrote with an older event, as they were
+	keep map[int]Event
 	// sent is the sequence number after the last event written to the
 	// trace and the hook: a replay after Truncate regenerates events
 	// already sent, which must not be sent twice.
@@ -199,8 +205,17 @@ func (l *Log) TraceError() error {
 func (l *Log) Add(e Event) {
 	l.mu.Lock()
 	e.Seq = l.next
-	l.ring[l.next%uint64(len(l.ring))] = e
+	slot := int(l.next % uint64(len(l.ring)))
+	if l.keep != nil && l.ring[slot].Seq > e.Seq {
+		if _, ok := l.keep[slot]; !ok {
+			l.keep[slot] = l.ring[slot]
+		}
+	}
+	l.ring[slot] = e
 	l.next++
+	if obs := l.observe; obs != nil {
+		defer obs(e)
+	}
 	if e.Seq < l.sent {
 		l.mu.Unlock()
 		return
@@ -280,4 +295,52 @@ func (l *Log) Diverge() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sent = l.next
+}
+
+// SetObserver installs f, called after every event added, including the
+// ones a replay regenerates (which the trace and the hook never see
+// twice); nil removes it. Only the appending goroutine may call it.
+func (l *Log) SetObserver(f func(Event)) {
+	l.mu.Lock()
+	l.observe = f
+	l.mu.Unlock()
+}
+
+// Preserve starts a replay that must leave no trace in the log: a
+// provenance query replays history and then restores the machine to the
+// present, and with the returned function the log too — its position and
+// generation (readers see no cut, since every event was regenerated
+// identically) and the ring slots the replay overwrote with older events
+// (a replay longer than the ring). Only the appending goroutine may call
+// it, and the replay must not go past the present.
+func (l *Log) Preserve() (restore func()) {
+	l.mu.Lock()
+	next, sent, gen, cuts := l.next, l.sent, l.gen, append([]cut(nil), l.cuts...)
+	l.keep = map[int]Event{}
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for i, e := range l.keep {
+			l.ring[i] = e
+		}
+		l.keep = nil
+		l.next, l.sent, l.gen, l.cuts = next, sent, gen, append(l.cuts[:0], cuts...)
+	}
+}
+
+// Range copies the events with from <= Seq < to still in the ring, oldest
+// first.
+func (l *Log) Range(from, to uint64) []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next > uint64(len(l.ring)) {
+		from = max(from, l.next-uint64(len(l.ring)))
+	}
+	to = min(to, l.next)
+	var out []Event
+	for s := from; s < to; s++ {
+		out = append(out, l.ring[s%uint64(len(l.ring))])
+	}
+	return out
 }

@@ -41,6 +41,14 @@ type Phys struct {
 	// it returns keep = true when no decoded instruction lies in the range
 	// (data next to code), and the page stays marked.
 	OnCodeWrite func(pfn, off, n uint32) (keep bool)
+
+	// Watch marks physical pages that hold a watched range (one byte per
+	// page, non-zero = watched; watch.go). Like code pages they never
+	// enter the CPU's write TLB, so every store to them comes through
+	// here and reaches the SetWatch callback.
+	Watch    []uint8
+	watching bool
+	onWatch  func(pa, n uint32)
 }
 
 // New makes guestBytes of guest-physical memory (page-rounded) followed by a
@@ -60,6 +68,7 @@ func New(guestBytes uint32, poolPages int) (*Phys, error) {
 		next:       guestBytes,
 	}
 	m.Code = make([]uint8, total/PageSize)
+	m.Watch = make([]uint8, total/PageSize)
 	return m, nil
 }
 
@@ -149,6 +158,9 @@ func (m *Phys) Write8(pa uint32, v uint8) bool {
 	}
 	m.touch(pa, 1)
 	m.b[pa] = v
+	if m.watching {
+		m.wrote(pa, 1)
+	}
 	return true
 }
 
@@ -159,6 +171,9 @@ func (m *Phys) Write16(pa uint32, v uint16) bool {
 	}
 	m.touch(pa, 2)
 	binary.LittleEndian.PutUint16(m.b[pa:], v)
+	if m.watching {
+		m.wrote(pa, 2)
+	}
 	return true
 }
 
@@ -169,6 +184,9 @@ func (m *Phys) Write32(pa uint32, v uint32) bool {
 	}
 	m.touch(pa, 4)
 	binary.LittleEndian.PutUint32(m.b[pa:], v)
+	if m.watching {
+		m.wrote(pa, 4)
+	}
 	return true
 }
 
@@ -179,6 +197,9 @@ func (m *Phys) Write64(pa uint32, v uint64) bool {
 	}
 	m.touch(pa, 8)
 	binary.LittleEndian.PutUint64(m.b[pa:], v)
+	if m.watching {
+		m.wrote(pa, 8)
+	}
 	return true
 }
 
@@ -201,6 +222,9 @@ func (m *Phys) WriteBytes(pa uint32, src []byte) bool {
 	}
 	m.touch(pa, uint32(len(src)))
 	copy(m.b[pa:], src)
+	if m.watching {
+		m.wrote(pa, uint32(len(src)))
+	}
 	return true
 }
 
