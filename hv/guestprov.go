@@ -324,8 +324,10 @@ type watcher struct {
 	ranges []PhysRange
 	cur    []uint64      // each range's bytes now
 	last   []EntryWriter // each range's last store in this replay
-	// change, if set, hears every store to range k as it happens.
+	// change, if set, hears every store to range k as it happens, and
+	// after once per store that touched a range (it may re-arm).
 	change func(k int, w EntryWriter)
+	after  func()
 }
 
 func newWatcher(m *Machine, p present) *watcher { return &watcher{m: m, p: p} }
@@ -363,6 +365,7 @@ func (w *watcher) note(pa, n uint32) {
 	if ic > w.p.icount || ic == w.p.icount && seq > w.p.seq {
 		return // past the present (the last replay's final steps)
 	}
+	hit := false
 	for k, r := range w.ranges {
 		if pa >= r.Addr+r.Len || r.Addr >= pa+n {
 			continue
@@ -370,8 +373,12 @@ func (w *watcher) note(pa, n uint32) {
 		now := w.read(r)
 		x := EntryWriter{Range: r, Found: true, ICount: ic, EIP: eip, Guest: guest, Old: w.cur[k], New: now, seq: seq}
 		w.cur[k], w.last[k] = now, x
+		hit = true
 		if w.change != nil {
 			w.change(k, x)
 		}
+	}
+	if hit && w.after != nil {
+		w.after()
 	}
 }

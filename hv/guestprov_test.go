@@ -52,6 +52,7 @@ type instantState struct {
 	cps   string
 	hist  HistoryInfo
 	nevts int
+	gen   uint64 // the log's generation: a reader sees no cut
 }
 
 func stateOf(m *Machine) instantState {
@@ -60,7 +61,7 @@ func stateOf(m *Machine) instantState {
 	for _, c := range m.Checkpoints() {
 		fmt.Fprintf(&cps, " %d", c)
 	}
-	return instantState{regs: m.Regs(), hash: m.MemoryHash(), next: next, stop: m.LastStop(), cps: cps.String(), hist: m.History(), nevts: len(evs)}
+	return instantState{regs: m.Regs(), hash: m.MemoryHash(), next: next, stop: m.LastStop(), cps: cps.String(), hist: m.History(), nevts: len(evs), gen: m.Snapshot(View{}).EventsGen}
 }
 
 // The last writer of each guest entry of a walk, on test guests of both
@@ -172,4 +173,165 @@ func readEntry(t *testing.T, m *Machine, r PhysRange) uint64 {
 		t.Fatal(err)
 	}
 	return binary.LittleEndian.Uint64(b[:])
+}
+
+// The history of the guest entries mapping an address, on both paging
+// modes: the kinds of change in order (head.S building initial_page_table
+// before it is in use, the CR3 load of the first NEW_PGTABLE, map_page in
+// C, demand_page's accessed bit), each change seen happening by
+// travelling to it, the last change of each entry agreeing with
+// GuestWalkWriters (a different replay: backwards by interval), and the
+// machine left where it was.
+func TestGuestEntryHistory(t *testing.T) {
+	type want struct {
+		level string
+		guest bool
+		who   string // symbol prefix (Guest) or cause prefix (Host, cr3)
+		inUse bool
+	}
+	tests := []struct {
+		name, image string
+		va          uint32
+		want        []want
+	}{
+		{"boot", "boot.elf", 0xC0100000, []want{
+			{"pgd", true, "have_size", false},
+			{"pte", true, "have_size", false},
+			{"cr3", false, "hcall NEW_PGTABLE", false},
+			{"pte", false, "handling trap 14", true},
+		}},
+		{"boot-pae", "boot-pae.elf", 0xC0100000, []want{
+			{"pgd", true, "have_size", false},
+			{"pmd", true, "have_size", false},
+			{"pte", true, "have_size", false},
+			{"cr3", false, "hcall NEW_PGTABLE", false},
+			{"pte", false, "handling trap 14", true},
+		}},
+		{"traps-user-page", "traps.elf", 0x08048000, []want{
+			{"cr3", false, "hcall NEW_PGTABLE", false},
+			{"pgd", true, "map_page", true},
+			{"pte", true, "map_page", true},
+			{"pte", false, "handling trap 14", true},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := New(Config{Image: builtGuest(t, tc.image), History: 64 << 20, EventRing: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Run(0)
+			before := stateOf(m)
+			ch, err := m.GuestEntryHistory(tc.va)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := stateOf(m); !reflect.DeepEqual(after, before) {
+				t.Fatalf("the query moved the machine:\nbefore %+v\nafter  %+v", before, after)
+			}
+			for _, c := range ch {
+				t.Logf("@%d %s", c.ICount, c)
+			}
+			if len(ch) != len(tc.want) {
+				t.Fatalf("%d changes, want %d", len(ch), len(tc.want))
+			}
+			for i, w := range tc.want {
+				c := ch[i]
+				who := c.Symbol
+				if !c.Guest {
+					who = c.Cause
+				}
+				if c.Level != w.level || c.Guest != w.guest || !strings.HasPrefix(who, w.who) || c.Level != "cr3" && c.InUse != w.inUse {
+					t.Errorf("change %d: %s, want %s by guest=%v %q in use=%v", i, c, w.level, w.guest, w.who, w.inUse)
+				}
+				if i > 0 && (c.ICount < ch[i-1].ICount || c.ICount == ch[i-1].ICount && c.Seq < ch[i-1].Seq) {
+					t.Errorf("change %d is older than change %d", i, i-1)
+				}
+			}
+			lw, err := m.GuestWalkWriters(tc.va)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range lw {
+				var last *EntryChange
+				for i := range ch {
+					if ch[i].PAddr == l.Level.EntryAddr && ch[i].Level != "cr3" {
+						last = &ch[i]
+					}
+				}
+				if x := l.Writer; last == nil || last.ICount != x.ICount || last.EIP != x.EIP || last.New != x.New {
+					t.Errorf("%s: last change %+v, last writer %s", l.Level.Kind, last, x)
+				}
+			}
+			size := PhysRange{Len: 4}
+			if m.PAE() {
+				size.Len = 8
+			}
+			for _, c := range ch {
+				if c.Level == "cr3" {
+					if _, err := m.Goto(c.ICount + 1); err != nil {
+						t.Fatal(err)
+					}
+					if r := m.Regs(); uint64(r.CR3) != c.New {
+						t.Errorf("after the cr3 load at %d: cr3 %#x, want %#x", c.ICount, r.CR3, c.New)
+					}
+					continue
+				}
+				r := PhysRange{c.PAddr, size.Len}
+				if _, err := m.Goto(c.ICount); err != nil {
+					t.Fatal(err)
+				}
+				if got := readEntry(t, m, r); got != c.Old {
+					t.Errorf("%s: before icount %d the entry is %#x, want %#x", c, c.ICount, got, c.Old)
+				}
+				if _, err := m.Step(); err != nil {
+					t.Fatal(err)
+				}
+				if got := readEntry(t, m, r); got != c.New {
+					t.Errorf("%s: after icount %d the entry is %#x, want %#x", c, c.ICount, got, c.New)
+				}
+			}
+		})
+	}
+}
+
+// Without history, or while the Guest runs, the queries refuse.
+func TestGuestProvenanceErrors(t *testing.T) {
+	m, err := New(Config{Image: guests.BootImage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GuestEntryHistory(0xC0100000); !errors.Is(err, ErrNoHistory) {
+		t.Errorf("GuestEntryHistory without history: %v", err)
+	}
+	if _, err := m.GuestWalkWriters(0xC0100000); !errors.Is(err, ErrNoHistory) {
+		t.Errorf("GuestWalkWriters without history: %v", err)
+	}
+	m, err = New(Config{Image: guests.BootImage, History: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GuestWriters([]PhysRange{{0x1000, 9}}); err == nil {
+		t.Error("a 9-byte range was accepted")
+	}
+	if _, err := m.GuestWriters([]PhysRange{{m.GuestPhysLimit() - 2, 4}}); err == nil {
+		t.Error("a range past guest memory was accepted")
+	}
+	// linear_pages at the entry: no guest tables, no writers
+	if lw, err := m.GuestWalkWriters(0x100000); err != nil || lw != nil {
+		t.Errorf("under linear_pages: %v, %v", lw, err)
+	}
+	// the compute guest runs for most of a second
+	m, err = New(Config{Image: builtGuest(t, "compute.elf"), RAM: 32 << 20, History: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.GuestWalkWriters(0xC0100000)
+	m.Pause()
+	if !errors.Is(err, ErrRunning) {
+		t.Errorf("GuestWalkWriters while running: %v, want ErrRunning", err)
+	}
 }

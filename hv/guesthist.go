@@ -1,0 +1,195 @@
+package hv
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/lgdbg/lgdbg/hv/event"
+	"github.com/lgdbg/lgdbg/hv/pgtable"
+)
+
+// The history of the guest entries that map an address: one replay of all
+// of history with a write watch on them. Which entries map va changes as
+// the Guest runs — a CR3 load (LHCALL_NEW_PGTABLE, spec §3.3.4) switches to
+// other tables, and a store to a pgd or pmd entry points the walk at
+// another table — so the watch follows: after every such store and every
+// CR3 load the set is the Guest's walk of va at that instant. The entries
+// that map va at the present are watched from the start as well, so the
+// stores that built them before they were in use (head.S filling
+// initial_page_table under linear_pages) are part of their history.
+
+// EntryChange is one change to a guest entry mapping va, or a CR3 load
+// that switched the Guest's tables (Level "cr3": Old and New are the
+// tables, 0 = linear_pages).
+type EntryChange struct {
+	ICount uint64 // as EntryWriter: Goto(ICount) lands just before it
+	EIP    uint32
+	Symbol string
+	Guest  bool   // a Guest instruction stored; else the Host
+	Cause  string // the Host's: what it was handling
+	Level  string // "pgd", "pmd", "pte" or "cr3"
+	Index  uint32
+	PAddr  uint32 // the entry's guest-physical address
+	// InUse: the entry mapped va when it changed (else it came to map va
+	// later: a table being built, or one no longer in use).
+	InUse    bool
+	Old, New uint64
+	Seq      uint64 // the event log's next sequence number then: orders it among the events
+}
+
+func (c EntryChange) String() string {
+	if c.Level == "cr3" {
+		return fmt.Sprintf("cr3 %#x -> %#x (%s)", c.Old, c.New, c.Cause)
+	}
+	at := fmt.Sprintf("%#x", c.EIP)
+	if c.Symbol != "" {
+		at += " <" + c.Symbol + ">"
+	}
+	by := "the Guest at " + at
+	if !c.Guest {
+		by = "the Host"
+		if c.Cause != "" {
+			by += ", " + c.Cause
+		}
+		by += ", guest at " + at
+	}
+	use := ""
+	if !c.InUse {
+		use = " (not mapping it then)"
+	}
+	return fmt.Sprintf("%s[%d] @%#x %#x -> %#x by %s%s", c.Level, c.Index, c.PAddr, c.Old, c.New, by, use)
+}
+
+// GuestEntryHistory lists every change to the guest entries that map va,
+// and the CR3 loads that switched the tables, oldest first, from the
+// oldest instant in history to the present. The machine is left exactly
+// at the present. It needs history (ErrNoHistory) and a stopped Guest
+// (ErrRunning).
+func (m *Machine) GuestEntryHistory(va uint32) ([]EntryChange, error) {
+	if err := m.claimTravel(); err != nil {
+		return nil, err
+	}
+	defer m.endQuery()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []EntryChange
+	m.preservingPresent(func(p present) {
+		out = m.entryHistory(p, va)
+	})
+	for i := range out {
+		m.describeChange(&out[i])
+	}
+	return out, nil
+}
+
+// watched is one entry of the set, with where it sits in the walk.
+type watched struct {
+	level pgtable.LevelKind
+	index uint32
+	addr  uint32
+	inUse bool // part of the walk now (else only of the present's)
+}
+
+func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
+	size := m.entrySize()
+	// the present's entries, kept whatever the walk does
+	var keep []watched
+	if w := m.h.Walk(va).Guest; !w.Linear {
+		for _, l := range w.Levels {
+			keep = append(keep, watched{l.Kind, l.Index, l.EntryAddr, false})
+		}
+	}
+	hs := m.hist
+	m.h.Restore(hs.cps[0])
+	var (
+		out   []EntryChange
+		set   []watched
+		cr3   uint32
+		w     = newWatcher(m, p)
+		stale bool
+	)
+	derive := func() {
+		cr3 = m.h.GuestCR3()
+		set = set[:0]
+		if !m.h.Tables().LinearPages() {
+			for _, l := range m.h.Tables().WalkGuest(cr3, va).Levels {
+				set = append(set, watched{l.Kind, l.Index, l.EntryAddr, true})
+			}
+		}
+		for _, k := range keep {
+			dup := false
+			for _, s := range set {
+				dup = dup || s.addr == k.addr
+			}
+			if !dup {
+				set = append(set, k)
+			}
+		}
+		ranges := make([]PhysRange, len(set))
+		for i, s := range set {
+			ranges[i] = PhysRange{s.addr, size}
+		}
+		w.arm(ranges)
+	}
+	w.change = func(k int, x EntryWriter) {
+		if x.Old == x.New {
+			return
+		}
+		s := set[k]
+		out = append(out, EntryChange{ICount: x.ICount, EIP: x.EIP, Guest: x.Guest, Level: s.level.String(), Index: s.index,
+			PAddr: s.addr, InUse: s.inUse, Old: x.Old, New: x.New, Seq: x.seq})
+		if s.inUse && s.level != pgtable.LevelPTE {
+			stale = true
+		}
+	}
+	w.after = func() {
+		if stale {
+			stale = false
+			derive()
+		}
+	}
+	m.h.Events().SetObserver(func(e event.Event) {
+		if e.Kind != event.PgdirSwitch && e.Kind != event.LinearOff {
+			return
+		}
+		if now := m.h.GuestCR3(); now != cr3 {
+			ic, eip, guest := m.h.CPU().Writer()
+			if ic < p.icount || ic == p.icount && e.Seq < p.seq {
+				out = append(out, EntryChange{ICount: ic, EIP: eip, Guest: guest, Level: "cr3", Old: uint64(cr3), New: uint64(now), Seq: e.Seq})
+			}
+			derive()
+		}
+	})
+	derive()
+	m.replayTo(p.icount, &p)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].ICount != out[j].ICount {
+			return out[i].ICount < out[j].ICount
+		}
+		return out[i].Seq < out[j].Seq
+	})
+	return out
+}
+
+// describeChange names a change's EIP and the Host's cause, as describe
+// does for a writer; a CR3 load's cause is the hypercall logged before
+// its pgdir event.
+func (m *Machine) describeChange(c *EntryChange) {
+	if c.Level == "cr3" {
+		c.Cause = "pgdir switch"
+		evs := m.h.Events().Range(max(c.Seq, 64)-64, c.Seq)
+		for i := len(evs) - 1; i >= 0; i-- {
+			if e := evs[i]; e.ICount == c.ICount && e.Kind == event.Hypercall {
+				c.Cause = "hcall " + e.Name
+				break
+			}
+		}
+		if n, ok := m.syms.Code(c.EIP); ok {
+			c.Symbol = n.Base()
+		}
+		return
+	}
+	w := EntryWriter{Found: true, ICount: c.ICount, EIP: c.EIP, Guest: c.Guest, seq: c.Seq}
+	m.describe(&w)
+	c.Symbol, c.Cause = w.Symbol, w.Cause
+}
