@@ -31,7 +31,7 @@ var monitorCmds []monitorCmd
 func init() {
 	monitorCmds = []monitorCmd{
 		{name: "help", help: "this list", run: monHelp},
-		{name: "walk", args: "ADDR [END|+N]", help: "guest and shadow page walks of a virtual address, side by side; with END or +N pages, one line a page", run: monWalk},
+		{name: "walk", args: "ADDR [END|+N]", help: "guest and shadow page walks of a virtual address, side by side, and who last wrote each entry (guest entries: needs history); with END or +N pages, one line a page", run: monWalk},
 		{name: "linear", help: "the Host's linear_pages flag", run: monLinear},
 		{name: "v2p", args: "ADDR", help: "virtual to guest-physical, through the Guest's own tables", run: monV2P},
 		{name: "phys", args: "[-b] ADDR [LEN]", help: "physical memory as 32-bit little-endian words, -b as bytes (LEN default 64, at most 4096)", run: monPhys},
@@ -186,7 +186,30 @@ func monWalk(m *hv.Machine, args []string) (string, error) {
 			fmt.Fprintf(&b, "shadow %s written at icount %d: %s\n", l.Kind, e.ICount, e.Why)
 		}
 	}
+	guestWriters(&b, m, w, va)
 	return b.String(), nil
+}
+
+// guestWriters adds the last writer of each guest entry of the walk: the
+// Machine finds it by replaying history (hv.Machine.GuestWalkWriters), so
+// it needs history on. Under linear_pages the entries are fakes no one
+// wrote.
+func guestWriters(b *strings.Builder, m *hv.Machine, w hv.Walks, va uint32) {
+	if w.Guest.Linear || len(w.Guest.Levels) == 0 {
+		return
+	}
+	lw, err := m.GuestWalkWriters(va)
+	if err != nil {
+		fmt.Fprintf(b, "guest entries' writers: %v\n", err)
+		return
+	}
+	for _, l := range lw {
+		if x := l.Writer; x.Found {
+			fmt.Fprintf(b, "guest %s written at icount %d by %s\n", l.Level.Kind, x.ICount, x.By())
+		} else {
+			fmt.Fprintf(b, "guest %s: %s\n", l.Level.Kind, x.Note)
+		}
+	}
 }
 
 func flagsOrNP(l pgtable.Level, pae bool) string {

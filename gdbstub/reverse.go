@@ -16,7 +16,7 @@ import (
 func init() {
 	monitorCmds = append(monitorCmds,
 		monitorCmd{name: "goto", args: "ICOUNT", help: "travel in time to instruction count ICOUNT (then: maint flush register-cache)", run: monGoto},
-		monitorCmd{name: "history", args: "[ADDR]", help: "without ADDR: the history kept; with: every change to the shadow entries mapping ADDR, oldest first", run: monHistory},
+		monitorCmd{name: "history", args: "[ADDR]", help: "without ADDR: the history kept; with: every change to the guest and shadow entries mapping ADDR (and the CR3 loads), oldest first", run: monHistory},
 	)
 }
 
@@ -74,9 +74,6 @@ func monHistory(m *hv.Machine, args []string) (string, error) {
 	if len(args) == 0 {
 		h := m.History()
 		if !h.On {
-			if h.Why != "" {
-				return "history is off: " + h.Why + "\n", nil
-			}
 			return "history is off\n", nil
 		}
 		return fmt.Sprintf("history: icount %d to %d, %d checkpoints every %d instructions, %d of %d bytes\n",
@@ -86,11 +83,26 @@ func monHistory(m *hv.Machine, args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	evs := m.ShadowHistory(va)
+	return historyText(m, va, "  "), nil
+}
+
+// historyText lists every change to the guest and shadow entries mapping
+// va, oldest first, each line after indent.
+func historyText(m *hv.Machine, va uint32, indent string) string {
+	changes, guestErr := m.MappingHistory(va)
 	var b strings.Builder
-	fmt.Fprintf(&b, "shadow entries mapping 0x%08x: %d changes\n", va, len(evs))
-	for _, e := range evs {
-		fmt.Fprintf(&b, "  icount %-10d slot %d %-3s[%d] 0x%x -> 0x%x  %s\n", e.ICount, e.Slot, e.Level, e.Index, e.Old, e.New, e.Why)
+	ng := 0
+	for _, c := range changes {
+		if c.Guest != nil {
+			ng++
+		}
 	}
-	return b.String(), nil
+	fmt.Fprintf(&b, "entries mapping 0x%08x: %d guest changes, %d shadow changes\n", va, ng, len(changes)-ng)
+	if guestErr != nil {
+		fmt.Fprintf(&b, "%sguest entries: %v\n", indent, guestErr)
+	}
+	for _, c := range changes {
+		fmt.Fprintf(&b, "%s%s\n", indent, c)
+	}
+	return b.String()
 }

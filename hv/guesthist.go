@@ -193,3 +193,66 @@ func (m *Machine) describeChange(c *EntryChange) {
 	m.describe(&w)
 	c.Symbol, c.Cause = w.Symbol, w.Cause
 }
+
+// MappingChange is one change to an entry that maps an address: a guest
+// entry's (or a CR3 load, Guest set) or a shadow entry's (Shadow set).
+type MappingChange struct {
+	Guest  *EntryChange
+	Shadow *Event
+}
+
+// ICount is when the change happened.
+func (c MappingChange) ICount() uint64 {
+	if c.Guest != nil {
+		return c.Guest.ICount
+	}
+	return c.Shadow.ICount
+}
+
+// MappingHistory merges GuestEntryHistory and ShadowHistory, oldest first.
+// The shadow changes come from the event log and need no replay, so they
+// are there even when the guest history cannot be had: guestErr says why
+// (history off, the Guest running).
+func (m *Machine) MappingHistory(va uint32) (out []MappingChange, guestErr error) {
+	guest, guestErr := m.GuestEntryHistory(va)
+	shadow := m.ShadowHistory(va)
+	for i := range guest {
+		out = append(out, MappingChange{Guest: &guest[i]})
+	}
+	for i := range shadow {
+		out = append(out, MappingChange{Shadow: &shadow[i]})
+	}
+	// A store with Seq s came before event s was made; a CR3 load is
+	// its pgdir event.
+	key := func(c MappingChange) (uint64, uint64, int) {
+		if c.Guest != nil && c.Guest.Level != "cr3" {
+			return c.Guest.ICount, c.Guest.Seq, 0
+		}
+		if c.Guest != nil {
+			return c.Guest.ICount, c.Guest.Seq, 1
+		}
+		return c.Shadow.ICount, c.Shadow.Seq, 1
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a1, a2, a3 := key(out[i])
+		b1, b2, b3 := key(out[j])
+		if a1 != b1 {
+			return a1 < b1
+		}
+		if a2 != b2 {
+			return a2 < b2
+		}
+		return a3 < b3
+	})
+	return out, guestErr
+}
+
+// String is the change in one line, as `monitor history` and the TUI's
+// :history list it.
+func (c MappingChange) String() string {
+	if g := c.Guest; g != nil {
+		return fmt.Sprintf("icount %-10d guest  %s", g.ICount, g)
+	}
+	e := c.Shadow
+	return fmt.Sprintf("icount %-10d shadow slot %d %s[%d] %#x -> %#x  %s", e.ICount, e.Slot, e.Level, e.Index, e.Old, e.New, e.Why)
+}

@@ -50,13 +50,18 @@ type EntryWriter struct {
 	seq      uint64 // the event log's next sequence number at the store
 }
 
-// String is the writer in one line for the front ends: "@ICOUNT by the
-// Guest at EIP <sym> (old -> new)", or the Host with its cause, or why
-// there is none.
+// String is the writer in one line for the front ends: "@ICOUNT by ..."
+// (By), or why there is none.
 func (w EntryWriter) String() string {
 	if !w.Found {
 		return w.Note
 	}
+	return fmt.Sprintf("@%d by %s", w.ICount, w.By())
+}
+
+// By names the writer: "the Guest at EIP <sym> (old -> new)", or the Host
+// with what it was handling and where the Guest was.
+func (w EntryWriter) By() string {
 	at := fmt.Sprintf("%#x", w.EIP)
 	if w.Symbol != "" {
 		at += " <" + w.Symbol + ">"
@@ -69,7 +74,7 @@ func (w EntryWriter) String() string {
 		}
 		by += ", guest at " + at
 	}
-	return fmt.Sprintf("@%d by %s (%#x -> %#x)", w.ICount, by, w.Old, w.New)
+	return fmt.Sprintf("%s (%#x -> %#x)", by, w.Old, w.New)
 }
 
 // LevelWriter is one level of the Guest's walk and its entry's last writer.

@@ -38,11 +38,7 @@ type history struct {
 
 // HistoryInfo describes the history kept.
 type HistoryInfo struct {
-	On bool
-	// Why would say why history is off although it was asked for; every
-	// machine can keep history now (devices and the 4.x ABI included), so
-	// it is empty. Kept for the front ends that print it.
-	Why         string
+	On          bool
 	Oldest      uint64 // the first icount one can travel to
 	Checkpoints int
 	Bytes       int64  // memory held by the checkpoints

@@ -20,12 +20,12 @@ type gdbRun struct {
 	stderr strings.Builder // lines read so far
 }
 
-func startGDBRun(t *testing.T) *gdbRun {
+func startGDBRun(t *testing.T, args ...string) *gdbRun {
 	t.Helper()
 	if _, err := exec.LookPath("gdb"); err != nil {
 		t.Skip("gdb not installed")
 	}
-	r := &gdbRun{cmd: exec.Command(lgdbgBin, "run", "--headless", "--gdb", "127.0.0.1:0", "-S"), lines: make(chan string, 100)}
+	r := &gdbRun{cmd: exec.Command(lgdbgBin, append([]string{"run", "--headless", "--gdb", "127.0.0.1:0", "-S"}, args...)...), lines: make(chan string, 100)}
 	r.cmd.Stdout = &r.stdout
 	pipe, err := r.cmd.StderrPipe()
 	if err != nil {

@@ -150,7 +150,7 @@ func TestHistoryWithDevices(t *testing.T) {
 
 			m, trace, _, disks := deviceMachine(t, c.guest, 64<<20, entropy)
 			if !m.History().On {
-				t.Fatalf("history is off: %q", m.History().Why)
+				t.Fatal("history is off")
 			}
 			// These guests boot in far fewer instructions than the
 			// checkpoint interval: a debugger's write (eax with its own
