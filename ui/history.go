@@ -10,12 +10,13 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/event"
+	"github.com/rivo/tview"
 )
 
 // Time travel in the TUI (the Machine keeps the history, hv/history.go):
 // S steps one instruction back, C continues back to the last breakpoint,
 // :goto ICOUNT jumps anywhere in history and :history ADDR lists every
-// change to the shadow entries mapping ADDR. Every pane then shows that
+// change to the guest and shadow entries mapping ADDR. Every pane then shows that
 // instant, as after any stop. Enter (or g) on an event in a log pane
 // travels to just before it (logkeys.go). Whatever travels — these keys
 // or gdb — the panes that keep events (logs, console, handoff) are cut
@@ -36,7 +37,7 @@ func init() {
 			names []string
 			usage string
 			run   func(a *app, arg string) error
-		}{[]string{"history"}, "history ADDR  every change to the shadow entries mapping ADDR, oldest first", (*app).cmdHistory},
+		}{[]string{"history"}, "history ADDR  every change to the guest and shadow entries mapping ADDR, oldest first", (*app).cmdHistory},
 	)
 }
 
@@ -73,17 +74,39 @@ func (a *app) cmdHistory(arg string) error {
 	if err != nil {
 		return err
 	}
-	a.help.SetText(shadowHistoryText(va, a.m.ShadowHistory(va)))
+	// The guest entries' history is a replay of all of history: on the
+	// controller (a command given meanwhile waits for it), never on the
+	// UI goroutine. The overlay says so until the answer replaces it.
+	a.help.SetText(fmt.Sprintf("entries mapping 0x%08x: replaying history... (? or Esc closes)\n", va))
 	a.showHelp(true)
+	a.control(func() {
+		changes, guestErr := a.m.MappingHistory(va)
+		text := mappingHistoryText(va, changes, guestErr)
+		a.tv.QueueUpdateDraw(func() {
+			if a.helpOn {
+				a.help.SetText(text)
+			}
+		})
+	})
 	return nil
 }
 
-// shadowHistoryText lists shadow-entry changes for the overlay.
-func shadowHistoryText(va uint32, evs []hv.Event) string {
+// mappingHistoryText lists the changes to the guest and shadow entries
+// mapping va for the overlay, oldest first.
+func mappingHistoryText(va uint32, changes []hv.MappingChange, guestErr error) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "shadow entries mapping 0x%08x: %d changes (? or Esc closes)\n\n", va, len(evs))
-	for _, e := range evs {
-		fmt.Fprintf(&b, "icount %-10d slot %d %-3s[%d] 0x%x -> 0x%x  %s\n", e.ICount, e.Slot, e.Level, e.Index, e.Old, e.New, e.Why)
+	ng := 0
+	for _, c := range changes {
+		if c.Guest != nil {
+			ng++
+		}
+	}
+	fmt.Fprintf(&b, "entries mapping 0x%08x: %d guest changes, %d shadow changes (? or Esc closes)\n\n", va, ng, len(changes)-ng)
+	if guestErr != nil {
+		fmt.Fprintf(&b, "guest entries: %v\n", guestErr)
+	}
+	for _, c := range changes {
+		b.WriteString(tview.Escape(c.String()) + "\n")
 	}
 	return b.String()
 }

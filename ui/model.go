@@ -53,6 +53,7 @@ type snapshot struct {
 	// (the Guest is stopped; walkProv).
 	prov      []shadowProv
 	provKnown bool
+	guestProv guestProv
 }
 
 func (a *app) refresher() {
@@ -124,6 +125,7 @@ func (a *app) gather() *snapshot {
 	a.seq, a.evGen = ms.NextEvent, ms.EventsGen
 	if !ms.Running {
 		s.prov, s.provKnown = a.walkProv(ms.Walk, ms.NextEvent, ms.EventsGen), true
+		s.guestProv = a.guestWalkProv(ms.Walk, ms.Regs.ICount, ms.NextEvent, ms.EventsGen)
 	}
 	return s
 }
@@ -185,6 +187,9 @@ func (a *app) renderAll() {
 		ww = 118
 	}
 	walk := renderWalk(s.walk, a.pae, ww) + "\n" + renderProv(s.prov, s.provKnown, a.logs[paneHcalls].lines, a.logs[paneEvents].lines)
+	if g := renderGuestProv(s.guestProv); g != "" {
+		walk += "\n" + g
+	}
 	a.panes[paneWalk].SetText(walk)
 	walkRows := 12
 	a.walkRows = min(walkLines(walk), walkRows) + 2

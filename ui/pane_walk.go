@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/lgdbg/lgdbg/hv"
@@ -272,9 +273,112 @@ func renderProv(prov []shadowProv, known bool, hcalls, events []logLine) string 
 		}
 		fmt.Fprintf(&sb, "shadow %s written @%d by %s: %s\n", p.level, p.ev.ICount, tview.Escape(by), tview.Escape(p.ev.Why))
 	}
-	// The guest entries' writers (hv.Machine.GuestWriter: the last
-	// instruction that stored each guest entry, its icount, EIP and
-	// symbol) come here, one "guest LEVEL written @ICOUNT by EIP SYMBOL"
-	// row per guest level; another change adds that API.
+	return strings.TrimRight(sb.String(), "\n")
+}
+
+// Guest entries' writers (hv.Machine.GuestWalkWriters): the last store to
+// each guest entry of the walk, the Guest's instruction (icount, EIP,
+// symbol) or the Host's (what it was handling). The Machine finds them by
+// replaying history, which takes the CPU for a while, so the refresher
+// never asks itself: it queues the query on the controller (where a
+// command the user gives meanwhile waits its turn instead of finding the
+// Guest busy) and shows the answer once it is there, cached by instant
+// and walk. Without history there is nothing to replay and no rows.
+
+// guestProvKey is the instant and walk a guest-writers answer is for.
+type guestProvKey struct {
+	icount, next, gen uint64
+	va                uint32
+	levels            string // the walk's entries (address and value)
+}
+
+func guestKey(w hv.Walks, icount, next, gen uint64) guestProvKey {
+	var lv strings.Builder
+	for _, l := range w.Guest.Levels {
+		fmt.Fprintf(&lv, "%x=%x ", l.EntryAddr, l.Raw)
+	}
+	return guestProvKey{icount: icount, next: next, gen: gen, va: w.Guest.VAddr, levels: lv.String()}
+}
+
+// guestProv is what the walk pane shows of the guest writers.
+type guestProv struct {
+	show    bool // history on and the Guest's own tables walked
+	pending bool // asked, no answer yet
+	err     error
+	writers []hv.LevelWriter
+}
+
+type guestProvCache struct {
+	mu      sync.Mutex
+	key     guestProvKey
+	ok      bool // key's answer is in writers/err
+	asked   bool // a query for key is queued
+	writers []hv.LevelWriter
+	err     error
+}
+
+// guestWalkProv returns the guest writers for the walk w at the stopped
+// instant, queueing the query when the cache does not hold it (refresher
+// only).
+func (a *app) guestWalkProv(w hv.Walks, icount, next, gen uint64) guestProv {
+	if !a.m.History().On || w.Guest.Linear || len(w.Guest.Levels) == 0 {
+		return guestProv{}
+	}
+	key := guestKey(w, icount, next, gen)
+	c := &a.guestCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && c.key == key {
+		return guestProv{show: true, err: c.err, writers: c.writers}
+	}
+	if !c.asked || c.key != key {
+		c.key, c.ok, c.asked = key, false, true
+		va := w.Guest.VAddr
+		q := func() {
+			// Still the instant asked for? (A command queued before
+			// this may have moved the Guest.)
+			r := a.m.Regs()
+			c.mu.Lock()
+			stale := c.key != key || r.ICount != key.icount
+			c.mu.Unlock()
+			if stale {
+				return
+			}
+			lw, err := a.m.GuestWalkWriters(va)
+			c.mu.Lock()
+			if c.key == key {
+				c.writers, c.err, c.ok, c.asked = lw, err, true, false
+			}
+			c.mu.Unlock()
+		}
+		select {
+		case a.ctl <- q:
+		default:
+			c.asked = false // the controller is busy: ask again next time
+		}
+	}
+	return guestProv{show: true, pending: true}
+}
+
+// renderGuestProv is the guest writers' rows under the walk.
+func renderGuestProv(g guestProv) string {
+	if !g.show {
+		return ""
+	}
+	if g.pending {
+		return tagDim + "guest entries' writers: replaying history..." + tagOff
+	}
+	if g.err != nil {
+		return tagDim + "guest entries' writers: " + tview.Escape(g.err.Error()) + tagOff
+	}
+	var sb strings.Builder
+	for _, l := range g.writers {
+		x := l.Writer
+		if !x.Found {
+			fmt.Fprintf(&sb, "%sguest %s: %s%s\n", tagDim, l.Level.Kind, tview.Escape(x.Note), tagOff)
+			continue
+		}
+		fmt.Fprintf(&sb, "guest %s written @%d by %s\n", l.Level.Kind, x.ICount, tview.Escape(x.By()))
+	}
 	return strings.TrimRight(sb.String(), "\n")
 }

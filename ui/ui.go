@@ -142,28 +142,29 @@ type app struct {
 	tooSmall            bool // the last draw showed TooSmallMessage
 	lastFoc             tview.Primitive
 
-	snap      *snapshot
-	cur, prev hv.Regs
-	haveCur   bool
-	havePrev  bool
-	listing   []asmLine
-	bps       map[uint32]bool // enabled breakpoints, as the disassembly marks them
-	bplist    []*breakpoint   // every breakpoint, in number order
-	bpNext    int
-	syntax    string
-	logs      [numPanes]*logBuf // the log panes' lines (Hypercalls, Events)
-	search    pane              // the log pane a "/" prompt searches
-	handoff   handoff
-	linOffAt  uint64
-	haveOff   bool
-	mips      float64
-	lastRun   *snapshot  // previous running sample, for MIPS
-	seq       uint64     // next event sequence number (refresher only)
-	evGen     uint64     // the event log's generation at the last snapshot (refresher only)
-	console   []conChunk // the console pane's text by event, to cut it back on time travel
-	conBytes  int
-	furthest  uint64   // the furthest icount seen: the end of the history range
-	provCache struct { // walkProv's last answer (refresher only)
+	snap       *snapshot
+	cur, prev  hv.Regs
+	haveCur    bool
+	havePrev   bool
+	listing    []asmLine
+	bps        map[uint32]bool // enabled breakpoints, as the disassembly marks them
+	bplist     []*breakpoint   // every breakpoint, in number order
+	bpNext     int
+	syntax     string
+	logs       [numPanes]*logBuf // the log panes' lines (Hypercalls, Events)
+	search     pane              // the log pane a "/" prompt searches
+	handoff    handoff
+	linOffAt   uint64
+	haveOff    bool
+	mips       float64
+	lastRun    *snapshot  // previous running sample, for MIPS
+	seq        uint64     // next event sequence number (refresher only)
+	evGen      uint64     // the event log's generation at the last snapshot (refresher only)
+	console    []conChunk // the console pane's text by event, to cut it back on time travel
+	conBytes   int
+	furthest   uint64         // the furthest icount seen: the end of the history range
+	guestCache guestProvCache // the guest writers' last answer (guestWalkProv)
+	provCache  struct {       // walkProv's last answer (refresher only)
 		key  provKey
 		prov []shadowProv
 		ok   bool
