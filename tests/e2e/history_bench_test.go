@@ -101,3 +101,38 @@ func BenchmarkReverseContinue10M(b *testing.B) {
 	}
 	b.ReportMetric(busy.Seconds()/float64(b.N), "s/reverse-continue")
 }
+
+// BenchmarkGuestProvenanceAt60M: with the compute guest at icount 60
+// million, who last wrote each guest entry of the kernel's first page (the
+// pgd entry was written by head.S at icount ~70, so the query replays all
+// of history backwards) and the whole history of those entries (one
+// replay from the oldest checkpoint).
+func BenchmarkGuestProvenanceAt60M(b *testing.B) {
+	img := historyGuest(b, "compute.bzImage")
+	m, err := hv.New(hv.Config{Image: img, RAM: 32 << 20, History: 32 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s := m.Run(60_000_000); s.ICount != 60_000_000 {
+		b.Fatalf("run to 60M: %s", s)
+	}
+	const va = 0xC0100000
+	var writers, hist time.Duration
+	for b.Loop() {
+		start := time.Now()
+		lw, err := m.GuestWalkWriters(va)
+		if err != nil || len(lw) == 0 || !lw[0].Writer.Found {
+			b.Fatalf("GuestWalkWriters: %v %v", lw, err)
+		}
+		writers += time.Since(start)
+		start = time.Now()
+		if ch, err := m.GuestEntryHistory(va); err != nil || len(ch) == 0 {
+			b.Fatalf("GuestEntryHistory: %v %v", ch, err)
+		}
+		hist += time.Since(start)
+	}
+	b.ReportMetric(writers.Seconds()/float64(b.N), "s/GuestWalkWriters")
+	b.ReportMetric(hist.Seconds()/float64(b.N), "s/GuestEntryHistory")
+	b.ReportMetric(float64(m.History().Checkpoints), "checkpoints")
+	b.ReportMetric(float64(m.History().Oldest), "oldest-icount")
+}
