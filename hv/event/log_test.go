@@ -1,6 +1,10 @@
 package event
 
-import "testing"
+import (
+	"fmt"
+	"reflect"
+	"testing"
+)
 
 // CutSince tells each reader the earliest cut since its generation, even
 // when later travels cut less far or the log grew past the cut again.
@@ -40,5 +44,53 @@ func TestCutSince(t *testing.T) {
 	}
 	if len(l.cuts) > 2 {
 		t.Errorf("cuts %v: dominated cuts kept", l.cuts)
+	}
+}
+
+// A preserved replay leaves the log as it was: a replay from further back
+// than the ring holds, stopping before the present, regenerates older
+// events into slots of newer ones; Preserve's restore puts those back,
+// with the position and generation (no cut for readers), and the
+// observer hears the regenerated events the trace never sees twice.
+func TestPreserve(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		from, to int // the replay: Truncate(from), regenerate up to to
+	}{
+		{"inside the ring", 8, 10},
+		{"further back than the ring, stopping short", 2, 7},
+		{"from the start", 0, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := NewLog(4)
+			ev := func(i int) Event { return Event{Kind: Console, ICount: uint64(i), Text: fmt.Sprint("e", i)} }
+			for i := range 10 {
+				l.Add(ev(i))
+			}
+			want, _ := l.Since(0)
+			_, _, gen := l.CutSince(0)
+			var heard []uint64
+			restore := l.Preserve()
+			l.SetObserver(func(e Event) { heard = append(heard, e.Seq) })
+			l.Truncate(uint64(c.from))
+			for i := c.from; i < c.to; i++ {
+				l.Add(ev(i))
+			}
+			l.SetObserver(nil)
+			restore()
+			if got, next := l.Since(0); !reflect.DeepEqual(got, want) || next != 10 {
+				t.Errorf("after the replay: %v next %d, want %v next 10", got, next, want)
+			}
+			if _, cut, g := l.CutSince(gen); cut || g != gen {
+				t.Errorf("a reader sees a cut (%v) or a new generation %d (was %d)", cut, g, gen)
+			}
+			if len(heard) != c.to-c.from {
+				t.Errorf("the observer heard %v", heard)
+			}
+			l.Add(ev(10)) // the present goes on as before
+			if got, _ := l.Since(10); len(got) != 1 || got[0].Seq != 10 {
+				t.Errorf("the next event: %v", got)
+			}
+		})
 	}
 }
