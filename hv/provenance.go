@@ -6,7 +6,9 @@ import "github.com/lgdbg/lgdbg/hv/event"
 // (the Host's demand_page, a SET_PTE/SET_PMD/SET_PGD hypercall, a flush,
 // new_pgdir ...) with the reason in Why, so the history of an entry is a
 // filter over the event log, oldest first. It reaches as far back as the
-// event ring (Config.EventRing) keeps.
+// event ring (Config.EventRing) keeps. Guest entries are plain guest
+// memory that no event records: their writers are found by replay
+// (guestprov.go, guesthist.go).
 
 // span is how much virtual memory one entry of a level covers.
 func (m *Machine) span(level string) uint64 {
