@@ -335,3 +335,60 @@ func TestGuestProvenanceErrors(t *testing.T) {
 		t.Errorf("GuestWalkWriters while running: %v, want ErrRunning", err)
 	}
 }
+
+// At an instant inside an icount — just before the #PF whose handling
+// sets the PTE's accessed bit, where the replay must stop short of the
+// Host's work at that icount — the PTE's last writer is head.S's store,
+// and the query still leaves the machine there; one step later it is the
+// Host's.
+func TestGuestWritersBeforeHostWork(t *testing.T) {
+	m, err := New(Config{Image: builtGuest(t, "boot.elf"), History: 64 << 20, EventRing: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Run(0)
+	const va = 0xC0100000
+	lw, err := m.GuestWalkWriters(va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := lw[len(lw)-1].Writer
+	if host.Guest {
+		t.Fatalf("at the end the PTE's writer is %s, want the Host", host)
+	}
+	var pf Event
+	evs, _ := m.Events(0)
+	for _, e := range evs {
+		if e.Kind == "trap" && e.ICount == host.ICount && e.Seq >= host.seq {
+			pf = e
+			break
+		}
+	}
+	if _, err := m.GotoBefore(pf); err != nil {
+		t.Fatal(err)
+	}
+	before := stateOf(m)
+	lw, err = m.GuestWalkWriters(va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := stateOf(m); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the query moved the machine:\nbefore %+v\nafter  %+v", before, after)
+	}
+	x := lw[len(lw)-1].Writer
+	if !x.Found || !x.Guest || x.ICount >= host.ICount || x.New != host.Old || !strings.HasPrefix(x.Symbol, "have_size") {
+		t.Errorf("just before %v the PTE's writer is %s, want head.S's store of %#x", pf, x, host.Old)
+	}
+	// One step handles the fault and retires the instruction after it:
+	// now the Host's store is the last.
+	if _, err := m.Step(); err != nil {
+		t.Fatal(err)
+	}
+	lw, err = m.GuestWalkWriters(va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := lw[len(lw)-1].Writer; x.Guest || x.ICount != host.ICount || x.New != host.New {
+		t.Errorf("after the fault's handling the PTE's writer is %s, want %s", x, host)
+	}
+}
