@@ -251,7 +251,7 @@ func (c *CPU) xlate(lin uint32, write bool) uint32 {
 		c.tlbR[u][lin>>12&tlbMask] = e
 		// code pages and watched pages (mem.Phys.Watch) take the
 		// slow store path, through mem.Phys
-		if w.writable && w.dirty && c.m.Code[pg>>12]|c.m.Watch[pg>>12] == 0 {
+		if w.writable && w.dirty && c.m.Code[pg>>12] == 0 && !c.m.Watched(pg) {
 			c.tlbW[u][lin>>12&tlbMask] = e
 		}
 	}

@@ -113,7 +113,7 @@ func (c *CPU) strBulk(in *insn, op uint16, size uint8, n uint32) uint32 {
 	}
 	dpa := c.xlate(dlin, true)
 	nb := n * sz
-	if c.m.Watch[dpa>>12] != 0 {
+	if c.m.Watched(dpa) {
 		return 0 // a watched page: every store goes through mem.Phys
 	}
 	if c.m.Code[dpa>>12] != 0 {

@@ -42,11 +42,11 @@ type Phys struct {
 	// (data next to code), and the page stays marked.
 	OnCodeWrite func(pfn, off, n uint32) (keep bool)
 
-	// Watch marks physical pages that hold a watched range (one byte per
+	// watch marks physical pages that hold a watched range (one byte per
 	// page, non-zero = watched; watch.go). Like code pages they never
-	// enter the CPU's write TLB, so every store to them comes through
-	// here and reaches the SetWatch callback.
-	Watch    []uint8
+	// enter the CPU's write TLB (Watched), so every store to them comes
+	// through here and reaches the SetWatch callback.
+	watch    []uint8
 	watching bool
 	onWatch  func(pa, n uint32)
 }
@@ -68,7 +68,7 @@ func New(guestBytes uint32, poolPages int) (*Phys, error) {
 		next:       guestBytes,
 	}
 	m.Code = make([]uint8, total/PageSize)
-	m.Watch = make([]uint8, total/PageSize)
+	m.watch = make([]uint8, total/PageSize)
 	return m, nil
 }
 
