@@ -20,6 +20,14 @@ var (
 	guestsErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if guestsDir != "" {
+		os.RemoveAll(guestsDir)
+	}
+	os.Exit(code)
+}
+
 // builtGuest reads a test guest built from tests/guests (once per test
 // binary); the test skips without the toolchain.
 func builtGuest(t testing.TB, file string) []byte {
