@@ -267,6 +267,14 @@ func (m *Machine) ReverseStep() (Stop, error) {
 // hit before the present, or to the start of history (StopHistoryStart).
 // It replays each checkpoint interval before the present with the
 // breakpoints on, newest interval first, and keeps the last hit.
+//
+// A watchpoint going backwards stops where a reverse debugger stops (rr,
+// gdb's own record target): before the instruction that made the access,
+// so gdb reads the value from before a write and prints the present one
+// as "Old value" and that one as "New value", and one stepi makes the
+// write again. So the instruction just before the present counts (its
+// stop is at the present's icount), and the landing is one instruction
+// before the stop the replay saw (landBefore).
 func (m *Machine) ReverseContinue() (Stop, error) {
 	if err := m.claimTravel(); err != nil {
 		return m.LastStop(), err
@@ -287,10 +295,13 @@ func (m *Machine) ReverseContinue() (Stop, error) {
 		for m.h.CPU().ICount() < end {
 			slice := min(end, (m.h.CPU().ICount()/host.RunSlice+1)*host.RunSlice)
 			s := m.h.Run(false, slice)
-			if s.Reason == StopBreakpoint || s.Reason == StopWatchpoint {
-				if s.ICount < end {
-					hit = &s
-				}
+			switch {
+			case s.Reason == StopBreakpoint && s.ICount < end,
+				// after the access: the instruction before the present counts
+				s.Reason == StopWatchpoint && s.ICount <= end:
+				hit = &s
+				continue
+			case s.Reason == StopBreakpoint || s.Reason == StopWatchpoint:
 				continue
 			}
 			if s.Reason != StopInstructionLimit && s.Reason != StopPaused {
@@ -298,7 +309,7 @@ func (m *Machine) ReverseContinue() (Stop, error) {
 			}
 		}
 		if hit != nil {
-			if _, err := m.travelTo(hit.ICount, true); err != nil {
+			if err := m.landOn(*hit); err != nil {
 				return m.travelStop(m.last), err
 			}
 			return m.travelStop(*hit), nil
@@ -307,6 +318,49 @@ func (m *Machine) ReverseContinue() (Stop, error) {
 	}
 	m.h.Restore(hs.cps[0])
 	return m.travelStop(Stop{Reason: StopHistoryStart}), nil
+}
+
+// landOn brings the machine to a breakpoint hit a replay saw, or to just
+// before the instruction behind a watchpoint hit: a replay with the
+// debugger's stops off to the instant before it, then single steps with
+// them on, each from a scratch checkpoint, until the step that stops as
+// the hit did. A breakpoint stops before its instruction, so the step's
+// end is the answer (the Host's work a step does first, an interrupt's
+// delivery, included); a watchpoint stops after, so the answer is the
+// checkpoint before the step. (An instruction that also accesses the
+// watched bytes just before a REP that stops mid-way at the same icount
+// and EIP is mistaken for it: the landing is then at that earlier access,
+// a real hit still.) mu is held.
+func (m *Machine) landOn(hit Stop) error {
+	start := hit.ICount
+	if hit.Reason == StopWatchpoint && start > m.hist.cps[0].ICount {
+		start--
+	}
+	if _, err := m.travelTo(start, true); err != nil {
+		return err
+	}
+	same := func(s Stop) bool {
+		return s.Reason == hit.Reason && s.ICount == hit.ICount && s.EIP == hit.EIP &&
+			(s.Reason != StopWatchpoint || s.Exit.WatchHit == hit.Exit.WatchHit && s.Exit.WatchAddr == hit.Exit.WatchAddr)
+	}
+	// The bound only stops a hit that does not come again (it must).
+	for k := 0; k < 64 && m.h.CPU().ICount() <= hit.ICount; k++ {
+		before := m.h.Checkpoint(m.hist.cps[len(m.hist.cps)-1])
+		s := m.h.Run(true, 0)
+		if same(s) {
+			if hit.Reason == StopWatchpoint {
+				m.h.Restore(before)
+			}
+			before.Release()
+			return nil
+		}
+		before.Release()
+		if s.Reason.Terminal() {
+			break
+		}
+	}
+	_, err := m.travelTo(hit.ICount, true)
+	return err
 }
 
 // Checkpoints lists the icounts of the checkpoints kept, oldest first.

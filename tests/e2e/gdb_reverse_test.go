@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lgdbg/lgdbg/tests/guests"
 )
 
 // Debian's gdb drives lgdbg backwards: reverse-stepi, reverse-continue to a
@@ -45,4 +51,220 @@ func TestGDBReverseExecution(t *testing.T) {
 	if len(regs) < 2 || regs[0] != regs[1] {
 		t.Errorf("registers differ after stepi, reverse-stepi:\n%q", regs)
 	}
+}
+
+// gdbSections splits gdb's output at lines "@@NAME" (echo @@NAME\n before
+// a command): each section is what the commands after its marker printed.
+func gdbSections(t *testing.T, o string) map[string]string {
+	t.Helper()
+	secs := map[string]string{}
+	parts := regexp.MustCompile(`(?m)^@@(\w+)\n`).Split(o, -1)
+	names := regexp.MustCompile(`(?m)^@@(\w+)\n`).FindAllStringSubmatch(o, -1)
+	for i, n := range names {
+		secs[n[1]] = parts[i+1]
+	}
+	return secs
+}
+
+// sourceLine is the line of src/FILE in the test guests' sources that holds
+// marker (a comment), so tests name lines by what they do.
+func sourceLine(t *testing.T, file, marker string) int {
+	t.Helper()
+	dir, err := guests.SourceDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "src", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, marker) {
+			return i + 1
+		}
+	}
+	t.Fatalf("src/%s has no line with %q", file, marker)
+	return 0
+}
+
+// hexField is the number after key in s ("pc 0x1234" -> 0x1234).
+func hexField(t *testing.T, s, key string) uint64 {
+	t.Helper()
+	m := regexp.MustCompile(`\b` + key + ` (0x[0-9a-f]+|\d+)\b`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %q in:\n%s", key, s)
+	}
+	v, err := strconv.ParseUint(m[1], 0, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func revdebugRun(t *testing.T) *gdbRun {
+	t.Helper()
+	if setupSkip != "" {
+		t.Skip(setupSkip)
+	}
+	r := startGDBRun(t, filepath.Join(guestDir, "revdebug.bzImage"))
+	r.elf = filepath.Join(guestDir, "revdebug.elf")
+	return r
+}
+
+// Debian's gdb steps back through C with line info (the revdebug guest:
+// guest_main calls rev_mid, which calls rev_leaf twice): reverse-nexti
+// back over a return lands on the call instruction, reverse-next steps
+// back over a whole call to the start of its line, reverse-step enters the
+// callee at its last line, reverse-finish goes back to the instruction that
+// called it. gdb builds these from bs, bc and temporary breakpoints (at a
+// callee's entry, at a call site), so each needs bc to stop at the right,
+// most recent, hit. Lines are the source's (found by their comments),
+// addresses gdb's own (info line, x/i), values the C code's (x*3+1).
+func TestGDBReverseStepping(t *testing.T) {
+	r := revdebugRun(t)
+	o := r.gdb(t,
+		"break rev_leaf", "continue", "delete",
+		"echo @@finish\\n", "finish", `printf "pc %#x\n", $pc`,
+		"echo @@rnexti\\n", "reverse-nexti", "x/2i $pc", "bt 1", `printf "pc %#x counter %d\n", $pc, rev_counter`,
+		"echo @@nexti\\n", "nexti", `printf "pc %#x\n", $pc`,
+		"echo @@next2\\n", "next", "next", "info line *$pc", `printf "counter %d\n", rev_counter`,
+		"echo @@rnext\\n", "reverse-next", "info line *$pc", `printf "pc %#x counter %d\n", $pc, rev_counter`, "bt 1",
+		"echo @@rstep\\n", "reverse-step", "info line *$pc", "bt 2",
+		"echo @@rfinish\\n", "reverse-finish", "x/i $pc", "info line *$pc", `printf "pc %#x counter %d\n", $pc, rev_counter`,
+		"echo @@stepi\\n", "stepi", `printf "at rev_leaf %d\n", $pc == rev_leaf`,
+		"echo @@end\\n", "kill")
+	s := gdbSections(t, o)
+	if len(s) != 9 {
+		t.Fatalf("gdb output has %d sections, want 9:\n%s", len(s), o)
+	}
+	call1, call2, call2Next := sourceLine(t, "revdebug.c", "rev-call1"), sourceLine(t, "revdebug.c", "rev-call2"), sourceLine(t, "revdebug.c", "rev_trail[x & 7]")
+	leafEnd := sourceLine(t, "revdebug.c", "rev-read") + 1 // rev_leaf's closing brace
+	line := func(sec string, n int) {
+		t.Helper()
+		if !regexp.MustCompile(fmt.Sprintf(`Line %d of "src/revdebug.c"`, n)).MatchString(s[sec]) {
+			t.Errorf("%s: not at line %d:\n%s", sec, n, s[sec])
+		}
+	}
+	has := func(sec string, re string) {
+		t.Helper()
+		if !regexp.MustCompile(re).MatchString(s[sec]) {
+			t.Errorf("%s: lacks %s:\n%s", sec, re, s[sec])
+		}
+	}
+	ret := hexField(t, s["finish"], "pc") // the return address of rev_mid's first call
+
+	// reverse-nexti from the return address: the call instruction, in
+	// rev_mid, before rev_leaf ran; the next instruction is the return
+	// address.
+	call := hexField(t, s["rnexti"], "pc")
+	has("rnexti", `=> 0x[0-9a-f]+ <rev_mid\+\d+>:\s+call\s+0x[0-9a-f]+ <rev_leaf>`)
+	has("rnexti", fmt.Sprintf(`(?m)^\s+%#x <rev_mid\+\d+>:`, ret))
+	has("rnexti", `#0  0x[0-9a-f]+ in rev_mid \(`)
+	has("rnexti", `counter 0\n`)
+	if got := hexField(t, s["nexti"], "pc"); got != ret {
+		t.Errorf("nexti after reverse-nexti: pc %#x, want the return address %#x", got, ret)
+	}
+	line("next2", call2Next)
+	has("next2", `counter 7\n`) // rev_leaf(2) wrote 2*3+1
+	// reverse-next: back over the second call to the start of its line.
+	line("rnext", call2)
+	start := hexField(t, s["rnext"], "starts at address")
+	if pc := hexField(t, s["rnext"], "pc"); pc != start {
+		t.Errorf("reverse-next: pc %#x, not the start of line %d (%#x)", pc, call2, start)
+	}
+	has("rnext", `counter 1\n`) // before rev_leaf(2): rev_leaf(0)'s 0*3+1
+	has("rnext", `#0  rev_mid \(x=x@entry=0\)`)
+	// reverse-step: into the first call's rev_leaf, at its last line.
+	line("rstep", leafEnd)
+	has("rstep", `#0  0x[0-9a-f]+ in rev_leaf \(x=x@entry=0\)`)
+	has("rstep", `#1  0x[0-9a-f]+ in rev_mid \(x=x@entry=0\)`)
+	// reverse-finish: back to the call instruction of that call.
+	has("rfinish", `=> 0x[0-9a-f]+ <rev_mid\+\d+>:\s+call\s+0x[0-9a-f]+ <rev_leaf>`)
+	line("rfinish", call1)
+	if pc := hexField(t, s["rfinish"], "pc"); pc != call {
+		t.Errorf("reverse-finish: pc %#x, want the first call at %#x", pc, call)
+	}
+	has("rfinish", `counter 0\n`)
+	has("stepi", `at rev_leaf 1\n`)
+}
+
+// Reverse watchpoints with Debian's gdb, as rr and gdb's own record target
+// give them: reverse-continue stops before the instruction that made the
+// access, gdb printing the present value as Old and the earlier one as
+// New. The first reverse-continue starts right after a forward watchpoint
+// hit (the write is the instruction just before the present); the next
+// goes back across rev_spin's checkpoint intervals, the next to the first
+// write, the last finds no more and says so; forward again the first write
+// is found anew. rwatch and awatch work backwards too.
+func TestGDBReverseWatchpoints(t *testing.T) {
+	r := revdebugRun(t)
+	o := r.gdb(t,
+		"watch rev_counter",
+		`printf "addr %#x\n", &rev_counter`,
+		"echo @@fwd3\\n", "continue", "continue", "continue", `printf "icount %d\n", $icount`,
+		"echo @@rc1\\n", "reverse-continue", `printf "icount %d counter %d\n", $icount, rev_counter`, "x/i $pc", "info line *$pc",
+		"echo @@rc2\\n", "reverse-continue", `printf "icount %d counter %d\n", $icount, rev_counter`,
+		"echo @@rc3\\n", "reverse-continue", `printf "icount %d counter %d\n", $icount, rev_counter`,
+		"echo @@rc4\\n", "reverse-continue",
+		"echo @@fwd1\\n", "continue", `printf "icount %d counter %d\n", $icount, rev_counter`,
+		"delete", "rwatch rev_counter",
+		"echo @@rw\\n", "continue", `printf "icount %d\n", $icount`,
+		"echo @@rrw\\n", "reverse-continue", `printf "icount %d\n", $icount`, "x/i $pc",
+		"delete", "awatch rev_counter",
+		"echo @@raw\\n", "reverse-continue", `printf "icount %d counter %d\n", $icount, rev_counter`,
+		"echo @@stepi\\n", "stepi", `printf "counter %d\n", rev_counter`,
+		"echo @@end\\n", "kill")
+	s := gdbSections(t, o)
+	if len(s) != 11 {
+		t.Fatalf("gdb output has %d sections, want 11:\n%s", len(s), o)
+	}
+	has := func(sec string, re string) {
+		t.Helper()
+		if !regexp.MustCompile(re).MatchString(s[sec]) {
+			t.Errorf("%s: lacks %s:\n%s", sec, re, s[sec])
+		}
+	}
+	if !strings.Contains(o, "Hardware watchpoint 1: rev_counter") {
+		t.Fatalf("gdb did not set a hardware watchpoint:\n%s", o)
+	}
+	addr := hexField(t, o, "addr")
+	// Forward: rev_leaf(0) writes 1, rev_leaf(2) 7, then, after rev_spin,
+	// rev_leaf(1) 4.
+	has("fwd3", `Old value = 7\nNew value = 4\n`)
+	i3 := hexField(t, s["fwd3"], "icount")
+	// Back: before the store of 4, at the store.
+	has("rc1", `Old value = 4\nNew value = 7\n`)
+	if ic := hexField(t, s["rc1"], "icount"); ic != i3-1 {
+		t.Errorf("reverse-continue after the write at %d stopped at icount %d, want %d", i3, ic, i3-1)
+	}
+	has("rc1", `counter 7\n`)
+	has("rc1", fmt.Sprintf(`=> 0x[0-9a-f]+ <rev_leaf\+\d+>:\s+mov\s+%%eax,%#x\n`, addr))
+	has("rc1", fmt.Sprintf(`Line %d of "src/revdebug.c"`, sourceLine(t, "revdebug.c", "rev-write")))
+	has("rc2", `Old value = 7\nNew value = 1\n`)
+	has("rc2", `counter 1\n`)
+	if i2 := hexField(t, s["rc2"], "icount"); i3-i2 < 1_000_000 {
+		t.Errorf("the writes at %d and %d are close: rev_spin no longer separates them", i2+1, i3)
+	}
+	has("rc3", `Old value = 1\nNew value = 0\n`)
+	has("rc3", `counter 0\n`)
+	i1 := hexField(t, s["rc3"], "icount")
+	has("rc4", `No more reverse-execution history.`)
+	has("fwd1", `Old value = 0\nNew value = 1\n`)
+	if ic := hexField(t, s["fwd1"], "icount"); ic != i1+1 {
+		t.Errorf("forward from the start of history: the first write at icount %d, want %d", ic, i1+1)
+	}
+	// rwatch: the read of rev_counter after the write, then back before it.
+	has("rw", `Hardware read watchpoint 2: rev_counter\n\nValue = 1\n`)
+	read := hexField(t, s["rw"], "icount")
+	has("rrw", `Value = 1\n`)
+	if ic := hexField(t, s["rrw"], "icount"); ic != read-1 {
+		t.Errorf("reverse-continue to the read: icount %d, want %d", ic, read-1)
+	}
+	has("rrw", fmt.Sprintf(`=> 0x[0-9a-f]+ <rev_leaf\+\d+>:\s+mov\s+%#x,%%eax\n`, addr))
+	// awatch: back from before the read to before the write.
+	has("raw", `Old value = 1\nNew value = 0\n`)
+	if ic := hexField(t, s["raw"], "icount"); ic != i1 {
+		t.Errorf("awatch reverse-continue: icount %d, want the first write's %d", ic, i1)
+	}
+	has("stepi", `counter 1\n`) // one stepi makes the write again
 }

@@ -18,14 +18,18 @@ type gdbRun struct {
 	stdout bytes.Buffer
 	lines  chan string
 	stderr strings.Builder // lines read so far
+	elf    string          // symbols gdb loads (file ELF) before connecting
 }
 
+// startGDBRun starts lgdbg on args (an image, flags; none: the built-in
+// demo guest).
 func startGDBRun(t *testing.T, args ...string) *gdbRun {
 	t.Helper()
 	if _, err := exec.LookPath("gdb"); err != nil {
 		t.Skip("gdb not installed")
 	}
-	r := &gdbRun{cmd: exec.Command(lgdbgBin, append([]string{"run", "--headless", "--gdb", "127.0.0.1:0", "-S"}, args...)...), lines: make(chan string, 100)}
+	args = append([]string{"run", "--headless", "--gdb", "127.0.0.1:0", "-S"}, args...)
+	r := &gdbRun{cmd: exec.Command(lgdbgBin, args...), lines: make(chan string, 100)}
 	r.cmd.Stdout = &r.stdout
 	pipe, err := r.cmd.StderrPipe()
 	if err != nil {
@@ -78,7 +82,11 @@ func (r *gdbRun) waitFor(t *testing.T, what string) {
 // gdb runs Debian's gdb in batch mode attached to the stub.
 func (r *gdbRun) gdb(t *testing.T, cmds ...string) string {
 	t.Helper()
-	args := []string{"-batch", "-nx", "-ex", "set architecture i386", "-ex", "target remote " + r.addr}
+	args := []string{"-batch", "-nx", "-ex", "set architecture i386"}
+	if r.elf != "" {
+		args = append(args, "-ex", "file "+r.elf)
+	}
+	args = append(args, "-ex", "target remote "+r.addr)
 	for _, c := range cmds {
 		args = append(args, "-ex", c)
 	}
