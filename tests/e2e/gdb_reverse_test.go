@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -267,4 +269,159 @@ func TestGDBReverseWatchpoints(t *testing.T) {
 		t.Errorf("awatch reverse-continue: icount %d, want the first write's %d", ic, i1)
 	}
 	has("stepi", `counter 1\n`) // one stepi makes the write again
+}
+
+// loadAddress is where sym of a built guest's ELF is loaded: its link
+// address moved by its PT_LOAD segment's p_paddr - p_vaddr.
+func loadAddress(t *testing.T, elfName, sym string) (link, load uint32) {
+	t.Helper()
+	link = elfSymbol(t, elfName, sym)
+	f, err := elf.Open(filepath.Join(guestDir, elfName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && uint64(link) >= p.Vaddr && uint64(link) < p.Vaddr+p.Memsz {
+			return link, uint32(uint64(link) - p.Vaddr + p.Paddr)
+		}
+	}
+	t.Fatalf("%s: %s at %#x is in no PT_LOAD segment", elfName, sym, link)
+	return 0, 0
+}
+
+// A breakpoint on a kernel symbol that ran at its load address under
+// linear_pages is hit going backwards too, from past the handoff: on
+// boot-2g (linked at 0x80000000, head included), both with `lgdbg
+// gdbinit`'s command file (gdb's own breakpoint at both addresses, named)
+// and with the vmlinux alone (the stub arms the load alias of gdb's link
+// address breakpoint), reverse-continue from guest_main stops at
+// lguest_entry's load address at the icount the forward hit had.
+func TestGDBReverseAliasBreakpoint(t *testing.T) {
+	if setupSkip != "" {
+		t.Skip(setupSkip)
+	}
+	elfPath := filepath.Join(guestDir, "boot-2g.elf")
+	link, load := loadAddress(t, "boot-2g.elf", "lguest_entry")
+	if link == load {
+		t.Fatalf("lguest_entry is linked at its load address %#x", load)
+	}
+	cmds := []string{
+		"break lguest_entry", "echo @@fwd\\n", "continue", `printf "pc %#x icount %d\n", $pc, $icount`,
+		"break guest_main", "echo @@later\\n", "continue", `printf "icount %d linear %d\n", $icount, $linear_pages`, "delete 2",
+		"echo @@back\\n", "reverse-continue", `printf "pc %#x icount %d\n", $pc, $icount`,
+		"echo @@end\\n", "kill",
+	}
+	for _, tc := range []struct {
+		name    string
+		gdbinit bool
+		hit     string // how gdb reports the hit
+	}{
+		{"gdbinit", true, fmt.Sprintf(`Breakpoint 1\.\d, %#08x in lguest_entry \(\)`, load)},
+		{"vmlinux-only", false, fmt.Sprintf(`%#08x in \?\? \(\)`, load)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startGDBRun(t, filepath.Join(guestDir, "boot-2g.bzImage"))
+			var o string
+			if tc.gdbinit {
+				cf := filepath.Join(t.TempDir(), "lgdbg.gdb")
+				out, err := exec.Command(lgdbgBin, "gdbinit", "--gdb", r.addr, elfPath).Output()
+				if err != nil {
+					t.Fatalf("lgdbg gdbinit: %v", err)
+				}
+				if err := os.WriteFile(cf, out, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args := []string{"-batch", "-nx", "-x", cf}
+				for _, c := range cmds {
+					args = append(args, "-ex", c)
+				}
+				b, err := exec.Command("gdb", args...).CombinedOutput()
+				if err != nil {
+					t.Fatalf("gdb: %v\n%s", err, b)
+				}
+				o = string(b)
+			} else {
+				r.elf = elfPath
+				o = r.gdb(t, cmds...)
+			}
+			s := gdbSections(t, o)
+			if len(s) != 4 {
+				t.Fatalf("gdb output has %d sections, want 4:\n%s", len(s), o)
+			}
+			for _, sec := range []string{"fwd", "back"} {
+				if !regexp.MustCompile(tc.hit).MatchString(s[sec]) {
+					t.Errorf("%s: lacks %s:\n%s", sec, tc.hit, s[sec])
+				}
+				if pc := hexField(t, s[sec], "pc"); pc != uint64(load) {
+					t.Errorf("%s: pc %#x, want lguest_entry's load address %#x", sec, pc, load)
+				}
+			}
+			if !strings.Contains(s["later"], "linear 0") {
+				t.Errorf("guest_main is not past the handoff:\n%s", s["later"])
+			}
+			if f, b := hexField(t, s["fwd"], "icount"), hexField(t, s["back"], "icount"); f != b || b >= hexField(t, s["later"], "icount") {
+				t.Errorf("reverse-continue stopped at icount %d, the forward hit was at %d", b, f)
+			}
+		})
+	}
+}
+
+// Proof by determinism through gdb: at instants of the revdebug guest (a
+// breakpoint in C, right after a hypercall, a monitor goto into rev_spin),
+// stepi then reverse-stepi, and reverse-stepi then stepi, give back every
+// register gdb knows (info all-registers: general, segment, x87, SSE and
+// lgdbg's Host view, icount included) and the same memory (monitor hash:
+// all of physical memory, the Host's shadow pages included). After the
+// hypercall, reverse-stepi goes back before the int $0x1f that made it.
+func TestGDBReverseStepiIsIdentity(t *testing.T) {
+	r := revdebugRun(t)
+	cmds := []string{"break rev_leaf", "continue", "delete"}
+	snap := func(name string) []string {
+		// @@x ends the section: what the next command prints is not in it
+		return []string{"echo @@" + name + "\\n", "info all-registers", "monitor hash", "x/i $pc", "echo @@x\\n"}
+	}
+	instant := func(name string, arrive ...string) {
+		cmds = append(cmds, arrive...)
+		cmds = append(cmds, snap(name+"0")...)
+		cmds = append(cmds, "stepi")
+		cmds = append(cmds, snap(name+"1")...)
+		cmds = append(cmds, "reverse-stepi")
+		cmds = append(cmds, snap(name+"2")...)
+		cmds = append(cmds, "reverse-stepi")
+		cmds = append(cmds, snap(name+"3")...)
+		cmds = append(cmds, "stepi")
+		cmds = append(cmds, snap(name+"4")...)
+	}
+	instant("bp")
+	instant("hcall", "monitor stop-on hcall", "continue", "monitor stop-on -d")
+	instant("goto", "monitor goto 4000000", "maint flush register-cache")
+	cmds = append(cmds, "echo @@end\\n", "kill")
+	o := r.gdb(t, cmds...)
+	s := gdbSections(t, o)
+	if len(s) != 17 {
+		t.Fatalf("gdb output has %d sections, want 17:\n%s", len(s), o)
+	}
+	for _, name := range []string{"bp", "hcall", "goto"} {
+		for _, k := range []string{"0", "1", "2", "3", "4"} {
+			sec := s[name+k]
+			if !strings.Contains(sec, "memory hash 0x") || !regexp.MustCompile(`(?m)^eip +0x`).MatchString(sec) ||
+				!regexp.MustCompile(`(?m)^st0 `).MatchString(sec) || !regexp.MustCompile(`(?m)^xmm0 `).MatchString(sec) ||
+				!regexp.MustCompile(`(?m)^icount `).MatchString(sec) {
+				t.Fatalf("%s%s: not all registers, or no hash:\n%s", name, k, sec)
+			}
+		}
+		if s[name+"0"] == s[name+"1"] || s[name+"0"] == s[name+"3"] {
+			t.Errorf("%s: stepi or reverse-stepi changed nothing:\n%s", name, s[name+"0"])
+		}
+		if s[name+"2"] != s[name+"0"] {
+			t.Errorf("%s: stepi, reverse-stepi is not where it started: %s", name, firstDiff(s[name+"0"], s[name+"2"]))
+		}
+		if s[name+"4"] != s[name+"0"] {
+			t.Errorf("%s: reverse-stepi, stepi is not where it started: %s", name, firstDiff(s[name+"0"], s[name+"4"]))
+		}
+	}
+	if !regexp.MustCompile(`=> 0x[0-9a-f]+ <console_write\+\d+>:\s+int\s+\$0x1f`).MatchString(s["hcall3"]) {
+		t.Errorf("reverse-stepi after the hypercall is not before its int $0x1f:\n%s", s["hcall3"])
+	}
 }

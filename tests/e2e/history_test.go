@@ -68,7 +68,7 @@ func traceGolden(t testing.TB, trace []byte) []byte {
 // shadow changes and demand faults included — byte for byte, ends with the
 // same stop, and sends nothing twice to the trace.
 func TestReplayFromEveryCheckpointIsExact(t *testing.T) {
-	for _, name := range []string{"boot", "compute", "vconsole", "boot-pae"} {
+	for _, name := range []string{"boot", "compute", "vconsole", "boot-pae", "traps", "kernlike"} {
 		t.Run(name, func(t *testing.T) {
 			m, trace, exp := historyMachine(t, name)
 			end := m.Run(exp.MaxInstructions)
