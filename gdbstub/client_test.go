@@ -138,7 +138,7 @@ func (c *fakeGDB) recv() string {
 }
 
 // cmd sends a packet and returns the reply, skipping 'O' console packets
-// (returned separately, hex-decoded).
+// (returned separately, hex-decoded; an empty one is a keep-alive).
 func (c *fakeGDB) cmd(payload string) (reply, console string) {
 	c.t.Helper()
 	c.sendPacket(payload)
@@ -148,7 +148,7 @@ func (c *fakeGDB) cmd(payload string) (reply, console string) {
 	var out strings.Builder
 	for {
 		r := c.recv()
-		if len(r) > 1 && r[0] == 'O' && r != "OK" {
+		if len(r) > 0 && r[0] == 'O' && r != "OK" {
 			b, err := decodeHex([]byte(r[1:]))
 			if err != nil {
 				c.t.Fatalf("O packet %q: %v", r, err)

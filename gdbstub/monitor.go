@@ -58,6 +58,7 @@ func (ss *session) rcmd(arg []byte) error {
 		return ss.send(replyBad)
 	}
 	var out string
+	stop := ss.keepAlive(keepAliveEvery)
 	if f := strings.Fields(string(cmd)); len(f) > 0 && f[0] == stopOnHelp.name {
 		out = ss.monStopOn(f[1:])
 	} else {
@@ -80,6 +81,7 @@ func (ss *session) rcmd(arg []byte) error {
 			}
 		}
 	}
+	stop()
 	if out != "" && !strings.HasSuffix(out, "\n") {
 		out += "\n"
 	}
@@ -87,6 +89,39 @@ func (ss *session) rcmd(arg []byte) error {
 		return err
 	}
 	return ss.send(replyOK)
+}
+
+// keepAliveEvery is how often a long monitor command tells gdb it is still
+// working: under gdb's remote timeout (remotetimeout, 2 s by default).
+var keepAliveEvery = 500 * time.Millisecond
+
+// keepAlive sends an empty console packet ("O", which gdb prints as
+// nothing) every interval until stop is called, so a monitor command that
+// replays far (goto, history) never outlasts gdb's remote timeout: gdb
+// would go on waiting but say "Ignoring packet error, continuing..." at
+// each expiry. stop returns once the last keep-alive is written, so the
+// command's own output follows it.
+func (ss *session) keepAlive(every time.Duration) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				if ss.sendBytes([]byte{'O'}) != nil {
+					return // the reply's send reports the broken connection
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 // runMonitor runs one monitor command line and returns its output.
