@@ -136,3 +136,35 @@ func BenchmarkGuestProvenanceAt60M(b *testing.B) {
 	b.ReportMetric(float64(m.History().Checkpoints), "checkpoints")
 	b.ReportMetric(float64(m.History().Oldest), "oldest-icount")
 }
+
+// BenchmarkReverseStepAtCheckpoint: the worst reverse-stepi near icount 60
+// million, from the instant of a checkpoint, which is after the instant
+// before it: the replay is the whole interval from the checkpoint before.
+func BenchmarkReverseStepAtCheckpoint(b *testing.B) {
+	img := historyGuest(b, "compute.bzImage")
+	m, err := hv.New(hv.Config{Image: img, RAM: 32 << 20, History: 32 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s := m.Run(60_000_000); s.ICount != 60_000_000 {
+		b.Fatalf("run to 60M: %s", s)
+	}
+	cps := m.Checkpoints()
+	if len(cps) < 2 {
+		b.Fatalf("checkpoints %v", cps)
+	}
+	at, from := cps[len(cps)-1], cps[len(cps)-2]
+	var busy time.Duration
+	for b.Loop() {
+		if _, err := m.Goto(at); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := m.ReverseStep(); err != nil {
+			b.Fatal(err)
+		}
+		busy += time.Since(start)
+	}
+	b.ReportMetric(busy.Seconds()/float64(b.N), "s/reverse-stepi")
+	b.ReportMetric(float64(at-from), "replayed-insns")
+}
