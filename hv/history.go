@@ -296,7 +296,9 @@ func (m *Machine) ReverseContinue() (Stop, error) {
 			slice := min(end, (m.h.CPU().ICount()/host.RunSlice+1)*host.RunSlice)
 			s := m.h.Run(false, slice)
 			switch {
-			case s.Reason == StopBreakpoint && s.ICount < end,
+			// a load alias where the kernel no longer runs does not
+			// count, as in a forward run (loadalias.go)
+			case s.Reason == StopBreakpoint && s.ICount < end && !m.passOver(s),
 				// after the access: the instruction before the present counts
 				s.Reason == StopWatchpoint && s.ICount <= end:
 				hit = &s

@@ -3,11 +3,14 @@ package e2e
 import (
 	"debug/elf"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/cpu"
+	"github.com/lgdbg/lgdbg/hv/symbols"
+	"github.com/lgdbg/lgdbg/tests/guests"
 )
 
 // elfSymbol is the address of a symbol in one of the built guests' ELF.
@@ -159,5 +162,51 @@ func TestReverseContinueWatchpointEdges(t *testing.T) {
 	}
 	if st, err := m.ReverseContinue(); err != nil || st.Reason != hv.StopBreakpoint || st.ICount != entry {
 		t.Fatalf("breakpoint at a checkpoint's instant %d: reverse-continue %s %v", entry, st, err)
+	}
+}
+
+// TestReverseContinuePassesOverDeadAliases: a breakpoint at a kernel link
+// address is also armed at its load address, and a hit there counts only
+// while that address is mapped 1:1 (hv/loadalias.go); elsewhere (a user
+// page at the same virtual address) forward runs pass over it, and so must
+// reverse-continue. The traps guest runs user code at 0x08048000; a symbol
+// table that puts a kernel segment's load address there arms that alias.
+func TestReverseContinuePassesOverDeadAliases(t *testing.T) {
+	if setupSkip != "" {
+		t.Skip(setupSkip)
+	}
+	exp, err := guests.Expect("traps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := os.ReadFile(filepath.Join(guestDir, exp.BzImage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const userCode, link = 0x08048000, 0xE8048000
+	syms := symbols.New(0x100000, []symbols.Segment{{Link: link, Load: userCode, Size: 0x1000, Exec: true}}, nil, nil)
+	m, err := hv.New(hv.Config{Image: img, RAM: uint32(exp.MemMiB) << 20, Symbols: syms, History: int64(exp.MemMiB) << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetBreakpoint(link)
+	end := m.Run(exp.MaxInstructions)
+	if !end.Reason.Terminal() {
+		t.Fatalf("forward, the alias in user space stopped the run: %s", end)
+	}
+	// The user code did run there.
+	evs, _ := m.Events(0)
+	user := false
+	for _, e := range evs {
+		user = user || e.EIP-userCode < 0x1000
+	}
+	if !user {
+		t.Fatalf("no event from the user code at %#x: the test needs it", userCode)
+	}
+	if _, err := m.Goto(end.ICount - 1); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := m.ReverseContinue(); err != nil || st.Reason != hv.StopHistoryStart {
+		t.Fatalf("reverse-continue: %s %v, want the start of history (forward never stopped)", st, err)
 	}
 }
