@@ -3,6 +3,8 @@ package hv
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/lgdbg/lgdbg/hv/internal/host"
@@ -29,7 +31,13 @@ const (
 var ErrNoHistory = errors.New("history is off (--history 0, or not an interactive run)")
 
 type history struct {
-	cps      []*host.Checkpoint // oldest first, increasing ICount
+	cps []*host.Checkpoint // oldest first, increasing ICount
+	// near are scratch restore points a little behind where reverse
+	// steps landed (nearMarks), so that gdb's loops of reverse-stepi
+	// (reverse-step, reverse-next) replay thousands of instructions per
+	// step, not up to a whole interval. They are on the recorded line
+	// like cps, are dropped when the present changes, and are few.
+	near     []*host.Checkpoint
 	budget   int64
 	used     int64
 	interval uint64
@@ -91,6 +99,7 @@ func (m *Machine) checkpoint() {
 		hs.cps[0] = nil
 		hs.cps = hs.cps[1:]
 	}
+	hs.dropNear(func(n *host.Checkpoint) bool { return n.ICount < hs.cps[0].ICount })
 	// Adapt: keep the checkpoint's cost near checkpointShare of the run
 	// time it follows.
 	if !hs.runStart.IsZero() {
@@ -131,6 +140,7 @@ func (m *Machine) changedPresent() {
 		return
 	}
 	ic := m.h.CPU().ICount()
+	hs.dropNear(func(*host.Checkpoint) bool { return true })
 	for len(hs.cps) > 1 && hs.cps[len(hs.cps)-1].ICount >= ic {
 		n := len(hs.cps) - 1
 		hs.used -= hs.cps[n].Release()
@@ -164,8 +174,8 @@ func (m *Machine) claimTravel() error {
 }
 
 // travelTo brings the machine to icount t: from the present if t is ahead
-// of it and force is false, else from the newest checkpoint at or before
-// t. It replays with breakpoints and until events off. The Stop is
+// of it and force is false, else from the newest restore point at or
+// before t. It replays with breakpoints and until events off. The Stop is
 // where it landed: StopPaused, or the Guest's death when t is its instant
 // (the shutdown hypercall at icount t is made before a stop at t could
 // be). mu is held.
@@ -176,12 +186,14 @@ func (m *Machine) travelTo(t uint64, force bool) (Stop, error) {
 	}
 	ic := m.h.CPU().ICount()
 	if force || t < ic || m.LastStop().Reason.Terminal() {
-		i := len(hs.cps) - 1
-		for hs.cps[i].ICount > t {
-			i--
-		}
-		m.h.Restore(hs.cps[i])
+		m.h.Restore(hs.restorePoint(t))
 	}
+	return m.replayTo(t)
+}
+
+// replayTo runs from here to icount t (not before it), with the
+// debugger's stops and until events off; see travelTo. mu is held.
+func (m *Machine) replayTo(t uint64) (Stop, error) {
 	resume := m.h.CPU().SuspendDebug()
 	defer resume()
 	m.h.SetRunUntil(nil)
@@ -202,6 +214,95 @@ func (m *Machine) travelTo(t uint64, force bool) (Stop, error) {
 		}
 	}
 	return at, nil
+}
+
+// restorePoints are the checkpoints and the near points, by icount
+// (oldest first; a checkpoint before a near point of the same icount).
+func (hs *history) restorePoints() []*host.Checkpoint {
+	pts := append([]*host.Checkpoint(nil), hs.cps...)
+	for _, n := range hs.near {
+		i := sort.Search(len(pts), func(i int) bool { return pts[i].ICount > n.ICount })
+		pts = slices.Insert(pts, i, n)
+	}
+	return pts
+}
+
+// restorePoint is the newest restore point at or before icount t (t is
+// not before the oldest checkpoint).
+func (hs *history) restorePoint(t uint64) *host.Checkpoint {
+	c := hs.cps[0]
+	for _, p := range hs.restorePoints() {
+		if p.ICount <= t {
+			c = p
+		}
+	}
+	return c
+}
+
+// Near points: after a journey back to t, points at t minus 4 Ki, 64 Ki
+// and 1 Mi instructions (those after where the replay started), each one
+// a capture of memory, a few milliseconds. The next reverse-stepi replays
+// at most 4 Ki instructions, a reverse-continue over a short distance
+// (gdb's reverse-next over a call, reverse-finish) little more.
+const (
+	nearMax   = 4
+	nearFirst = 1 << 12
+	nearRatio = 16
+	nearSteps = 3
+)
+
+// travelBackMarking is travelTo(t, true) that leaves near points behind
+// t on its way. mu is held.
+func (m *Machine) travelBackMarking(t uint64) (Stop, error) {
+	hs := m.hist
+	if t < hs.cps[0].ICount {
+		return Stop{}, fmt.Errorf("icount %d is before the start of history (%d)", t, hs.cps[0].ICount)
+	}
+	from := hs.restorePoint(t)
+	m.h.Restore(from)
+	var marks []uint64
+	for k, d := 0, uint64(nearFirst); k < nearSteps; k, d = k+1, d*nearRatio {
+		if t > d && t-d > from.ICount {
+			marks = append(marks, t-d)
+		}
+	}
+	slices.Sort(marks)
+	for _, mk := range marks {
+		if _, err := m.replayTo(mk); err != nil {
+			return Stop{}, err
+		}
+		hs.addNear(m.h.Checkpoint(from), t)
+	}
+	return m.replayTo(t)
+}
+
+// addNear keeps n as a near point, dropping the one farthest from t when
+// there are too many.
+func (hs *history) addNear(n *host.Checkpoint, t uint64) {
+	hs.near = append(hs.near, n)
+	if len(hs.near) <= nearMax {
+		return
+	}
+	far, dist := 0, uint64(0)
+	for i, p := range hs.near {
+		d := max(p.ICount, t) - min(p.ICount, t)
+		if d >= dist {
+			far, dist = i, d
+		}
+	}
+	hs.near[far].Release()
+	hs.near = slices.Delete(hs.near, far, far+1)
+}
+
+// dropNear releases the near points drop says so of.
+func (hs *history) dropNear(drop func(*host.Checkpoint) bool) {
+	hs.near = slices.DeleteFunc(hs.near, func(n *host.Checkpoint) bool {
+		if drop(n) {
+			n.Release()
+			return true
+		}
+		return false
+	})
 }
 
 // travelStop ends a journey: the CPU continues forward from here even if a
@@ -229,10 +330,12 @@ func (m *Machine) Goto(t uint64) (Stop, error) {
 
 // ReverseStep goes one instruction back: to the instant before the last
 // instruction retired, or, when the Host handled a trap at this icount
-// (the instruction did not retire), to the instant before that trap. One
-// replay: to icount-1, where a scratch checkpoint is taken, then forward
-// again to this icount; if that lands on the present, the answer is the
-// scratch checkpoint, else it is where the replay stopped.
+// (the instruction did not retire), to the instant before that trap. A
+// replay to this icount (from a near point, leaving new ones behind):
+// where it lands is the answer when it is not the present (the trap came
+// after it); when it is, a replay (from the near point) to icount-1 is.
+// Two restores and short replays cost less than a scratch checkpoint:
+// both a restore and a capture compare all of memory.
 func (m *Machine) ReverseStep() (Stop, error) {
 	if err := m.claimTravel(); err != nil {
 		return m.LastStop(), err
@@ -249,16 +352,13 @@ func (m *Machine) ReverseStep() (Stop, error) {
 		m.h.Restore(m.hist.cps[0])
 		return m.travelStop(Stop{Reason: StopStep}), nil
 	}
-	if _, err := m.travelTo(ic-1, true); err != nil {
-		return m.travelStop(m.last), err
-	}
-	before := m.h.Checkpoint(m.hist.cps[len(m.hist.cps)-1])
-	defer before.Release()
-	if _, err := m.travelTo(ic, false); err != nil {
+	if _, err := m.travelBackMarking(ic); err != nil {
 		return m.travelStop(m.last), err
 	}
 	if m.h.CPU().EIP() == eip && m.h.Events().Next() == seq {
-		m.h.Restore(before)
+		if _, err := m.travelBackMarking(ic - 1); err != nil {
+			return m.travelStop(m.last), err
+		}
 	}
 	return m.travelStop(Stop{Reason: StopStep}), nil
 }
@@ -285,8 +385,9 @@ func (m *Machine) ReverseContinue() (Stop, error) {
 	end := m.h.CPU().ICount()
 	m.h.SetRunUntil(nil)
 	defer m.h.SwapUntil(m.h.SwapUntil(nil))
-	for i := len(hs.cps) - 1; i >= 0; i-- {
-		c := hs.cps[i]
+	pts := hs.restorePoints()
+	for i := len(pts) - 1; i >= 0; i-- {
+		c := pts[i]
 		if c.ICount >= end {
 			continue
 		}

@@ -259,3 +259,61 @@ func TestGotoBeforeEveryKind(t *testing.T) {
 		})
 	}
 }
+
+// TestReverseStepsRetraceTheRun: deep in the compute guest, 4300 stepi
+// then 4300 reverse-stepi pass through the same instants in reverse order
+// (registers at each, memory every 430), across the near restore points
+// reverse steps leave behind them (hv/history.go) and the one they reuse;
+// then a reverse-continue to a breakpoint among those instants lands on
+// its most recent hit.
+func TestReverseStepsRetraceTheRun(t *testing.T) {
+	m, _, _ := historyMachine(t, "compute")
+	const at, n = 100_000_000, 4300
+	if s := m.Run(at); s.ICount != at {
+		t.Fatalf("run to %d: %s", at, s)
+	}
+	regs := make([]hv.Regs, n+1)
+	mems := map[int]uint64{}
+	regs[0] = m.Regs()
+	mems[0] = m.MemoryHash()
+	for i := 1; i <= n; i++ {
+		if _, err := m.Step(); err != nil {
+			t.Fatal(err)
+		}
+		regs[i] = m.Regs()
+		if i%430 == 0 {
+			mems[i] = m.MemoryHash()
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		if _, err := m.ReverseStep(); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Regs(); got != regs[i] {
+			t.Fatalf("reverse-stepi %d back: registers\n got %+v\nwant %+v", n-i, got, regs[i])
+		}
+		if h, ok := mems[i]; ok && m.MemoryHash() != h {
+			t.Fatalf("reverse-stepi %d back: memory differs", n-i)
+		}
+	}
+	// A breakpoint at the EIP of instant 4000: the most recent hit
+	// before instant n is the last i with that EIP.
+	bp := regs[4000].EIP
+	last := 0
+	for i := 0; i < n; i++ {
+		if regs[i].EIP == bp {
+			last = i
+		}
+	}
+	if _, err := m.Goto(regs[n].ICount); err != nil {
+		t.Fatal(err)
+	}
+	m.SetBreakpoint(bp)
+	st, err := m.ReverseContinue()
+	if err != nil || st.Reason != hv.StopBreakpoint {
+		t.Fatalf("reverse-continue: %s %v", st, err)
+	}
+	if got := m.Regs(); got != regs[last] {
+		t.Fatalf("reverse-continue to %#x: at\n %+v\nwant instant %d\n %+v", bp, got, last, regs[last])
+	}
+}
