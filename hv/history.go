@@ -49,7 +49,7 @@ type HistoryInfo struct {
 	On          bool
 	Oldest      uint64 // the first icount one can travel to
 	Checkpoints int
-	Bytes       int64  // memory held by the checkpoints
+	Bytes       int64  // memory held by the checkpoints (not the few near points)
 	Budget      int64  // what it may grow to
 	Interval    uint64 // instructions between checkpoints, now
 }
