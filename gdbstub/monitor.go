@@ -47,10 +47,6 @@ func init() {
 	}
 }
 
-// keepAlive is how often a slow monitor command tells gdb it is alive (a
-// variable for the test).
-var keepAlive = time.Second
-
 // rcmd handles qRcmd,HEX.
 func (ss *session) rcmd(arg []byte) error {
 	cmd, err := decodeHex(arg)
@@ -62,24 +58,9 @@ func (ss *session) rcmd(arg []byte) error {
 	if f := strings.Fields(string(cmd)); len(f) > 0 && f[0] == stopOnHelp.name {
 		out = ss.monStopOn(f[1:])
 	} else {
-		// walk and history replay history for the guest entries, which
-		// can outlast gdb's remotetimeout (2 s) on a long run: gdb waits
-		// afresh after every console packet, so one comes each second.
-		done := make(chan string, 1)
-		go func() { done <- runMonitor(ss.m, string(cmd)) }()
-		tick := time.NewTicker(keepAlive)
-		defer tick.Stop()
-	wait:
-		for {
-			select {
-			case out = <-done:
-				break wait
-			case <-tick.C:
-				if err := ss.sendConsole("(replaying history...)\n"); err != nil {
-					return err
-				}
-			}
-		}
+		// walk, history and goto may replay history for a long time:
+		// the keep-alives above cover them
+		out = runMonitor(ss.m, string(cmd))
 	}
 	stop()
 	if out != "" && !strings.HasSuffix(out, "\n") {

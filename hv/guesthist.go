@@ -161,7 +161,7 @@ func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
 		}
 	})
 	derive()
-	m.replayTo(p.icount, &p)
+	m.replayWatched(p.icount, &p)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].ICount != out[j].ICount {
 			return out[i].ICount < out[j].ICount

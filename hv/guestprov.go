@@ -179,9 +179,9 @@ func (m *Machine) guestWriters(ranges []PhysRange) ([]EntryWriter, error) {
 			}
 			w.arm(sub)
 			if i == top {
-				m.replayTo(p.icount, &p)
+				m.replayWatched(p.icount, &p)
 			} else {
-				m.replayTo(hs.cps[i+1].ICount, nil)
+				m.replayWatched(hs.cps[i+1].ICount, nil)
 			}
 			w.disarm()
 			var still []int
@@ -299,11 +299,11 @@ func (m *Machine) preservingPresent(f func(p present)) {
 	f(p)
 }
 
-// replayTo runs the restored machine to icount end: a checkpoint's
+// replayWatched runs the restored machine to icount end: a checkpoint's
 // instant, or the present p's, where it also redoes the Host's work at
 // that icount that the present had seen (a trap handled there) by
 // single steps until the event log is where the present's was.
-func (m *Machine) replayTo(end uint64, p *present) {
+func (m *Machine) replayWatched(end uint64, p *present) {
 	h := m.h
 	for h.CPU().ICount() < end {
 		slice := min(end, (h.CPU().ICount()/host.RunSlice+1)*host.RunSlice)
