@@ -20,7 +20,7 @@ var (
 		"m", "ram", "stopReq", "gen",
 		"tlbR", "tlbW", "rt", "wt",
 		"pages", "blk", "blkStart", "blkN", "blkEIP", "first", "sBlk", "sIdx", "sNext", "sGen", "scratch", "scratchBuf", "truncBuf",
-		"bps", "bpGen", "watches", "skipBP", "watchExit", "bpResume", "bpResumeValid", "inRun",
+		"bps", "bpGen", "watches", "skipBP", "exitDue", "bpResume", "bpResumeValid", "inRun",
 	}
 	// cpuShared: copied shallowly; Exit.Insn is never mutated once made.
 	cpuShared = []string{"flt"}

@@ -15,10 +15,9 @@ const regNone = 8
 // current decoded block before the next instruction starts.
 const (
 	pendCode    = 1 << iota // a code page was written: the block may be stale
-	pendWatch               // a watchpoint matched
+	pendExit                // an exit is due after this instruction (c.exitDue): a watchpoint matched, or a software interrupt for the Host retired
 	pendStop                // RequestStop
 	pendRestart             // the instruction stopped early and will restart (REP)
-	pendTrap                // a software interrupt for the Host retired: exit with c.flt
 )
 
 // CPU is the software i386. It is not safe for concurrent use except for
@@ -108,11 +107,11 @@ type CPU struct {
 	truncBuf   [maxBlock + 1]insn
 
 	// debugging
-	bps       []uint32
-	bpGen     uint64 // bumped when bps changes: invalidates block.bpHit
-	watches   []watch
-	skipBP    bool
-	watchExit Exit
+	bps     []uint32
+	bpGen   uint64 // bumped when bps changes: invalidates block.bpHit
+	watches []watch
+	skipBP  bool
+	exitDue Exit
 	// inRun: Run or Step is executing, so a store is an instruction's
 	// (Writer)
 	inRun bool

@@ -129,7 +129,7 @@ func (c *CPU) pageWatched(lin uint32) bool {
 }
 
 func (c *CPU) checkWatch(lin, n uint32, kind WatchKind) {
-	if c.pending&pendWatch != 0 {
+	if c.pending&pendExit != 0 {
 		return
 	}
 	for _, w := range c.watches {
@@ -137,8 +137,8 @@ func (c *CPU) checkWatch(lin, n uint32, kind WatchKind) {
 			continue
 		}
 		if lin-w.lin < w.n || w.lin-lin < n {
-			c.watchExit = Exit{Reason: ExitWatchpoint, WatchAddr: w.lin, WatchHit: lin, WatchKind: kind}
-			c.pending |= pendWatch
+			c.exitDue = Exit{Reason: ExitWatchpoint, WatchAddr: w.lin, WatchHit: lin, WatchKind: kind}
+			c.pending |= pendExit
 			return
 		}
 	}

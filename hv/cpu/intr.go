@@ -18,8 +18,8 @@ func (c *CPU) softInt(vec int, checkDPL bool) {
 		// c.pending rather than a fault's panic, whose unwinding was a
 		// third of a hypercall's round trip. softInt only runs in
 		// the run loop's exec, which checks c.pending after it.
-		c.flt = Exit{Reason: ExitTrap, Vector: vec}
-		c.pending |= pendTrap
+		c.exitDue = Exit{Reason: ExitTrap, Vector: vec}
+		c.pending |= pendExit
 		return
 	}
 	c.deliverDirect(vec, 0, false)

@@ -613,11 +613,8 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 			p := c.pending
 			c.pending = 0
 			blk = nil
-			if p&pendWatch != 0 {
-				return c.watchExit, true
-			}
-			if p&pendTrap != 0 {
-				return c.flt, true
+			if p&pendExit != 0 {
+				return c.exitDue, true
 			}
 		}
 		if tf && c.noStepTrap {
@@ -636,7 +633,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 // onFault finishes a raised fault: roll back, then either exit to the Host
 // or deliver through a direct gate and keep running.
 func (c *CPU) onFault() (Exit, bool) {
-	c.pending &^= pendWatch | pendRestart
+	c.pending &^= pendExit | pendRestart
 	idx, cur := c.locate()
 	c.blkN = 0
 	if idx > 0 && len(c.bps) > 0 {

@@ -49,7 +49,7 @@ func (c *CPU) stringOp(in *insn) {
 				return
 			}
 		}
-		if c.pending&pendWatch != 0 && n-1 != 0 {
+		if c.pending&pendExit != 0 && n-1 != 0 {
 			// a data breakpoint traps after the iteration; the rest of
 			// the instruction runs when execution resumes
 			c.eip -= uint32(in.len)
