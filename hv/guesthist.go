@@ -2,6 +2,7 @@ package hv
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/lgdbg/lgdbg/hv/event"
@@ -66,20 +67,29 @@ func (c EntryChange) String() string {
 // at the present. It needs history (ErrNoHistory) and a stopped Guest
 // (ErrRunning).
 func (m *Machine) GuestEntryHistory(va uint32) ([]EntryChange, error) {
+	out, _, err := m.guestEntryHistory(va)
+	return out, err
+}
+
+// guestEntryHistory is GuestEntryHistory and, heard on the same replay,
+// every shadow change mapping va from the oldest instant in history to the
+// present, which the event ring may no longer hold.
+func (m *Machine) guestEntryHistory(va uint32) ([]EntryChange, []Event, error) {
 	if err := m.claimTravel(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer m.endQuery()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []EntryChange
+	var shadow, causes []Event
 	m.preservingPresent(func(p present) {
-		out = m.entryHistory(p, va)
+		out, shadow, causes = m.entryHistory(p, va)
 	})
 	for i := range out {
-		m.describeChange(&out[i])
+		m.describeChange(&out[i], causes)
 	}
-	return out, nil
+	return out, shadow, nil
 }
 
 // watched is one entry of the set, with where it sits in the walk.
@@ -90,7 +100,11 @@ type watched struct {
 	inUse bool // part of the walk now (else only of the present's)
 }
 
-func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
+// Besides the changes it returns the shadow changes mapping va and the
+// traps and hypercalls at the changes' instants (what describeChange names
+// as the Host's cause), all heard on the replay, so that neither depends
+// on what the event ring still holds.
+func (m *Machine) entryHistory(p present, va uint32) (changes []EntryChange, shadow, causes []Event) {
 	size := m.entrySize()
 	// the present's entries, kept whatever the walk does
 	var keep []watched
@@ -131,6 +145,15 @@ func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
 		}
 		w.arm(ranges)
 	}
+	// lastCause is the newest trap or hypercall heard: the cause of a
+	// change at its icount made after it.
+	var lastCause Event
+	noteCause := func() {
+		if ic := out[len(out)-1].ICount; lastCause.ICount == ic && (lastCause.Kind == event.Trap || lastCause.Kind == event.Hypercall) &&
+			(len(causes) == 0 || causes[len(causes)-1].Seq != lastCause.Seq) {
+			causes = append(causes, lastCause)
+		}
+	}
 	w.change = func(k int, x EntryWriter) {
 		if x.Old == x.New {
 			return
@@ -138,6 +161,7 @@ func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
 		s := set[k]
 		out = append(out, EntryChange{ICount: x.ICount, EIP: x.EIP, Guest: x.Guest, Level: s.level.String(), Index: s.index,
 			PAddr: s.addr, InUse: s.inUse, Old: x.Old, New: x.New, Seq: x.seq})
+		noteCause()
 		if s.inUse && s.level != pgtable.LevelPTE {
 			stale = true
 		}
@@ -149,6 +173,18 @@ func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
 		}
 	}
 	m.h.Events().SetObserver(func(e event.Event) {
+		// the replay makes the present's events again, seq for seq
+		past := e.Seq < p.seq
+		if past && m.covers(e, va) {
+			shadow = append(shadow, e)
+		}
+		if past && (e.Kind == event.Trap || e.Kind == event.Hypercall) {
+			lastCause = e
+			if len(out) > 0 && out[len(out)-1].ICount == e.ICount {
+				// the trap a change at this icount was made handling
+				causes = append(causes, e)
+			}
+		}
 		if e.Kind != event.PgdirSwitch && e.Kind != event.LinearOff {
 			return
 		}
@@ -156,6 +192,7 @@ func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
 			ic, eip, guest := m.h.CPU().Writer()
 			if ic < p.icount || ic == p.icount && e.Seq < p.seq {
 				out = append(out, EntryChange{ICount: ic, EIP: eip, Guest: guest, Level: "cr3", Old: uint64(cr3), New: uint64(now), Seq: e.Seq})
+				noteCause()
 			}
 			derive()
 		}
@@ -168,18 +205,20 @@ func (m *Machine) entryHistory(p present, va uint32) []EntryChange {
 		}
 		return out[i].Seq < out[j].Seq
 	})
-	return out
+	sort.SliceStable(causes, func(i, j int) bool { return causes[i].Seq < causes[j].Seq })
+	causes = slices.CompactFunc(causes, func(a, b Event) bool { return a.Seq == b.Seq })
+	return out, shadow, causes
 }
 
 // describeChange names a change's EIP and the Host's cause, as describe
-// does for a writer; a CR3 load's cause is the hypercall logged before
-// its pgdir event.
-func (m *Machine) describeChange(c *EntryChange) {
+// does for a writer, from causes: the traps and hypercalls at the changes'
+// instants that the replay heard. A CR3 load's cause is the hypercall
+// logged before its pgdir event.
+func (m *Machine) describeChange(c *EntryChange, causes []Event) {
 	if c.Level == "cr3" {
 		c.Cause = "pgdir switch"
-		evs := m.h.Events().Range(max(c.Seq, 64)-64, c.Seq)
-		for i := len(evs) - 1; i >= 0; i-- {
-			if e := evs[i]; e.ICount == c.ICount && e.Kind == event.Hypercall {
+		for i := len(causes) - 1; i >= 0; i-- {
+			if e := causes[i]; e.Seq < c.Seq && e.ICount == c.ICount && e.Kind == event.Hypercall {
 				c.Cause = "hcall " + e.Name
 				break
 			}
@@ -190,7 +229,7 @@ func (m *Machine) describeChange(c *EntryChange) {
 		return
 	}
 	w := EntryWriter{Found: true, ICount: c.ICount, EIP: c.EIP, Guest: c.Guest, seq: c.Seq}
-	m.describe(&w)
+	m.describeWith(&w, causes)
 	c.Symbol, c.Cause = w.Symbol, w.Cause
 }
 
@@ -209,13 +248,17 @@ func (c MappingChange) ICount() uint64 {
 	return c.Shadow.ICount
 }
 
-// MappingHistory merges GuestEntryHistory and ShadowHistory, oldest first.
-// The shadow changes come from the event log and need no replay, so they
-// are there even when the guest history cannot be had: guestErr says why
-// (history off, the Guest running).
+// MappingHistory merges the guest entries' history and the shadow
+// entries', oldest first. With history, both are heard on one replay from
+// the oldest instant kept, so the shadow changes reach back that far even
+// when the event ring has dropped them. When the guest history cannot be
+// had (history off, the Guest running: guestErr says why), the shadow
+// changes are what the event ring still holds (ShadowHistory).
 func (m *Machine) MappingHistory(va uint32) (out []MappingChange, guestErr error) {
-	guest, guestErr := m.GuestEntryHistory(va)
-	shadow := m.ShadowHistory(va)
+	guest, shadow, guestErr := m.guestEntryHistory(va)
+	if guestErr != nil {
+		shadow = m.ShadowHistory(va)
+	}
 	for i := range guest {
 		out = append(out, MappingChange{Guest: &guest[i]})
 	}

@@ -217,6 +217,13 @@ func (m *Machine) beforeHistory() string {
 // the trap it logs after handling it at the same icount, or the
 // hypercall it logs before (the rule the TUI's shadow provenance uses).
 func (m *Machine) describe(w *EntryWriter) {
+	const reach = 256
+	m.describeWith(w, m.h.Events().Range(max(w.seq, reach)-reach, w.seq+reach))
+}
+
+// describeWith is describe with the traps and hypercalls around the store
+// given: the event log's, or those heard on a replay (entryHistory).
+func (m *Machine) describeWith(w *EntryWriter, evs []Event) {
 	if !w.Found {
 		return
 	}
@@ -226,8 +233,6 @@ func (m *Machine) describe(w *EntryWriter) {
 	if w.Guest {
 		return
 	}
-	const reach = 256
-	evs := m.h.Events().Range(max(w.seq, reach)-reach, w.seq+reach)
 	// the first trap or hypercall at or after the store, and the last
 	// one before it, at the store's icount
 	var after, before *event.Event

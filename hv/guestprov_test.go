@@ -400,3 +400,52 @@ func TestGuestWritersBeforeHostWork(t *testing.T) {
 		t.Errorf("after the fault's handling the PTE's writer is %s, want %s", x, host)
 	}
 }
+
+// TestMappingHistoryOutlivesTheRing: the shadow changes of `monitor
+// history` are heard on the replay, so a ring too small to hold the boot's
+// events still gives every change from the start of history — the same
+// list as a ring that kept them all — while without history it can only
+// give what the small ring kept.
+func TestMappingHistoryOutlivesTheRing(t *testing.T) {
+	const va = 0xC0100000
+	lines := func(ring int, history int64) ([]string, error) {
+		m, err := New(Config{Image: builtGuest(t, "traps.elf"), History: history, EventRing: ring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Run(0)
+		ch, err := m.MappingHistory(va)
+		var out []string
+		for _, c := range ch {
+			out = append(out, c.String())
+		}
+		return out, err
+	}
+	full, err := lines(1<<20, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := lines(64, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(small, full) {
+		t.Errorf("with a 64-event ring:\n%s\nwith the whole log:\n%s", strings.Join(small, "\n"), strings.Join(full, "\n"))
+	}
+	shadows := 0
+	for _, l := range full {
+		if strings.Contains(l, " shadow ") {
+			shadows++
+		}
+	}
+	if shadows == 0 {
+		t.Fatalf("no shadow change in\n%s", strings.Join(full, "\n"))
+	}
+	ringOnly, err := lines(64, 0)
+	if !errors.Is(err, ErrNoHistory) {
+		t.Fatalf("history off: %v, want ErrNoHistory", err)
+	}
+	if len(ringOnly) >= shadows {
+		t.Errorf("history off with a 64-event ring: %d shadow changes, want fewer than the %d of the whole log (or the test proves nothing)", len(ringOnly), shadows)
+	}
+}
