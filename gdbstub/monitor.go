@@ -219,9 +219,17 @@ func monWalk(m *hv.Machine, args []string) (string, error) {
 	}
 	fmt.Fprintf(&b, "guest:  %s\n", walkResult(w.Guest))
 	fmt.Fprintf(&b, "shadow: %s\n", walkResult(w.Shadow))
+	// The event ring answers for recent writes; with history on, older
+	// ones are found by replay (without it, the ring is all there is, and
+	// its error says nothing the user asked about).
+	var levels []string
 	for _, l := range w.Shadow.Levels {
-		if e, ok := m.ShadowWriter(w.Slot, l.Kind.String(), va); ok {
-			fmt.Fprintf(&b, "shadow %s written at icount %d: %s\n", l.Kind, e.ICount, e.Why)
+		levels = append(levels, l.Kind.String())
+	}
+	evs, found, _ := m.ShadowWritersInHistory(w.Slot, levels, va)
+	for i, e := range evs {
+		if found[i] {
+			fmt.Fprintf(&b, "shadow %s written at icount %d: %s\n", levels[i], e.ICount, e.Why)
 		}
 	}
 	guestWriters(&b, m, w, va)

@@ -449,3 +449,66 @@ func TestMappingHistoryOutlivesTheRing(t *testing.T) {
 		t.Errorf("history off with a 64-event ring: %d shadow changes, want fewer than the %d of the whole log (or the test proves nothing)", len(ringOnly), shadows)
 	}
 }
+
+// TestShadowWritersInHistory: with a ring too small to hold the boot's
+// events, the writer of each shadow entry of a walk is found by replay —
+// the very event (same sequence number and reason) a ring that kept
+// everything names — and the machine is back at the present after it.
+func TestShadowWritersInHistory(t *testing.T) {
+	const va = 0xC0101000 // the kernel page the boot ran in: both levels written
+	boot := func(ring int, history int64) *Machine {
+		m, err := New(Config{Image: builtGuest(t, "traps.elf"), History: history, EventRing: ring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Run(0)
+		return m
+	}
+	levelsOf := func(m *Machine) (int, []string) {
+		w := m.Walk(va)
+		var ls []string
+		for _, l := range w.Shadow.Levels {
+			ls = append(ls, l.Kind.String())
+		}
+		return w.Slot, ls
+	}
+	whole := boot(1<<20, 64<<20)
+	slot, levels := levelsOf(whole)
+	if len(levels) == 0 {
+		t.Fatal("no shadow levels in the walk")
+	}
+	small := boot(64, 64<<20)
+	if s2, l2 := levelsOf(small); s2 != slot || !reflect.DeepEqual(l2, levels) {
+		t.Fatalf("the two boots differ: slot %d %v, %d %v", slot, levels, s2, l2)
+	}
+	lost := 0
+	for _, l := range levels {
+		if _, ok := small.ShadowWriter(slot, l, va); !ok {
+			lost++
+		}
+	}
+	if lost == 0 {
+		t.Fatal("the small ring still holds every writer: the test proves nothing")
+	}
+	before := stateOf(small)
+	got, gotOK, err := small.ShadowWritersInHistory(slot, levels, va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := stateOf(small); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the query moved the machine:\nbefore %+v\nafter  %+v", before, after)
+	}
+	for i, l := range levels {
+		want, ok := whole.ShadowWriter(slot, l, va)
+		if !ok {
+			t.Fatalf("%s: the whole log has no writer", l)
+		}
+		if !gotOK[i] || got[i].Seq != want.Seq || got[i].Why != want.Why || got[i].New != want.New {
+			t.Errorf("%s: replay found %v %+v, the whole log %+v", l, gotOK[i], got[i], want)
+		}
+	}
+	off := boot(64, 0)
+	if _, _, err := off.ShadowWritersInHistory(slot, levels, va); !errors.Is(err, ErrNoHistory) {
+		t.Errorf("history off: %v, want ErrNoHistory", err)
+	}
+}

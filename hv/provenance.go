@@ -53,3 +53,70 @@ func (m *Machine) ShadowWriter(slot int, level string, va uint32) (Event, bool) 
 	}
 	return Event{}, false
 }
+
+// ShadowWritersInHistory is ShadowWriter for several levels of slot's
+// entries for va, reaching past the event ring: the events the ring still
+// holds answer at once, and for the rest the Machine replays history
+// backwards, an interval at a time from the newest, listening to the
+// events the replay makes again, until each level has its last write or
+// history's start is reached (found false). The machine is left exactly
+// at the present. The replay needs history (ErrNoHistory) and a stopped
+// Guest (ErrRunning); without it, the ring's answers are all there is.
+func (m *Machine) ShadowWritersInHistory(slot int, levels []string, va uint32) ([]Event, []bool, error) {
+	evs := make([]Event, len(levels))
+	found := make([]bool, len(levels))
+	missing := 0
+	for i, l := range levels {
+		evs[i], found[i] = m.ShadowWriter(slot, l, va)
+		if !found[i] {
+			missing++
+		}
+	}
+	if missing == 0 {
+		return evs, found, nil
+	}
+	if err := m.claimTravel(); err != nil {
+		return evs, found, err
+	}
+	defer m.endQuery()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hs := m.hist
+	m.preservingPresent(func(p present) {
+		top := p.checkpoint(hs.cps)
+		for i := top; i >= 0 && missing > 0; i-- {
+			m.h.Restore(hs.cps[i])
+			// the last write of each missing level in this interval
+			var last []int // index into evs, per level: -1 none
+			last = make([]int, len(levels))
+			var heard []Event
+			for k := range last {
+				last[k] = -1
+			}
+			m.h.Events().SetObserver(func(e Event) {
+				if e.Seq >= p.seq || e.Slot != slot || !m.covers(e, va) {
+					return
+				}
+				for k, l := range levels {
+					if !found[k] && e.Level == l {
+						last[k] = len(heard)
+					}
+				}
+				heard = append(heard, e)
+			})
+			if i == top {
+				m.replayWatched(p.icount, &p)
+			} else {
+				m.replayWatched(hs.cps[i+1].ICount, nil)
+			}
+			m.h.Events().SetObserver(nil)
+			for k, j := range last {
+				if j >= 0 {
+					evs[k], found[k] = heard[j], true
+					missing--
+				}
+			}
+		}
+	})
+	return evs, found, nil
+}

@@ -243,3 +243,43 @@ func TestWalkGuestWriters(t *testing.T) {
 		t.Errorf("want the pgd store, then the CR3 load, then the shadow change:\n%s", s)
 	}
 }
+
+// TestWalkShadowWritersPastTheRing: with an event ring far too small for
+// the boot, the walk pane still names the event that wrote each shadow
+// entry once the Guest is stopped — the replay finds it — where the ring
+// alone would say it has no write.
+func TestWalkShadowWritersPastTheRing(t *testing.T) {
+	hs := startConfig(t, hv.Config{Image: guests.BootImage, History: 64 << 20, EventRing: 64}, 200, 55)
+	hs.runToEnd()
+	hs.waitFor("boot: PASS")
+	const va = 0xC0101000 // the kernel page the demo ran in: both shadow levels written
+	w := hs.m.Walk(va)
+	if len(w.Shadow.Levels) != 2 {
+		t.Fatalf("walk of %#x: %d shadow levels", va, len(w.Shadow.Levels))
+	}
+	var levels []string
+	for _, l := range w.Shadow.Levels {
+		levels = append(levels, l.Kind.String())
+		if _, ok := hs.m.ShadowWriter(w.Slot, l.Kind.String(), va); ok {
+			t.Fatalf("the 64-event ring still holds the %s write: the test proves nothing", l.Kind)
+		}
+	}
+	hs.command(fmt.Sprintf("walk %#x", va))
+	hs.waitFor("Walk c0101000")
+	// the UI's query first (the Machine answers one at a time), then
+	// the Machine's own, which must say the same
+	hs.waitFor("shadow pte written @")
+	evs, ok, err := hs.m.ShadowWritersInHistory(w.Slot, levels, va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range levels {
+		if !ok[i] {
+			t.Fatalf("%s: no writer found by replay", l)
+		}
+		s := hs.waitFor(fmt.Sprintf("shadow %s written @%d by ", l, evs[i].ICount))
+		if strings.Contains(s, "shadow "+l+": no write in the event log") {
+			t.Errorf("the ring's answer stayed after the replay's:\n%s", s)
+		}
+	}
+}

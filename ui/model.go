@@ -126,6 +126,7 @@ func (a *app) gather() *snapshot {
 	if !ms.Running {
 		s.prov, s.provKnown = a.walkProv(ms.Walk, ms.NextEvent, ms.EventsGen), true
 		s.guestProv = a.guestWalkProv(ms.Walk, ms.Regs.ICount, ms.NextEvent, ms.EventsGen)
+		s.prov = withReplayedShadow(s.prov, s.guestProv)
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -306,15 +307,22 @@ type guestProv struct {
 	pending bool // asked, no answer yet
 	err     error
 	writers []hv.LevelWriter
+	// shadow: the shadow levels' writers found on the same trip to the
+	// controller (hv.Machine.ShadowWritersInHistory), which reach past
+	// the event ring; shadowOK[i] says whether level i has one
+	shadow   []hv.Event
+	shadowOK []bool
 }
 
 type guestProvCache struct {
-	mu      sync.Mutex
-	key     guestProvKey
-	ok      bool // key's answer is in writers/err
-	asked   bool // a query for key is queued
-	writers []hv.LevelWriter
-	err     error
+	mu       sync.Mutex
+	key      guestProvKey
+	ok       bool // key's answer is in writers/err
+	asked    bool // a query for key is queued
+	writers  []hv.LevelWriter
+	err      error
+	shadow   []hv.Event
+	shadowOK []bool
 }
 
 // guestWalkProv returns the guest writers for the walk w at the stopped
@@ -329,11 +337,15 @@ func (a *app) guestWalkProv(w hv.Walks, icount, next, gen uint64) guestProv {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ok && c.key == key {
-		return guestProv{show: true, err: c.err, writers: c.writers}
+		return guestProv{show: true, err: c.err, writers: c.writers, shadow: c.shadow, shadowOK: c.shadowOK}
 	}
 	if !c.asked || c.key != key {
 		c.key, c.ok, c.asked = key, false, true
-		va := w.Guest.VAddr
+		va, slot := w.Guest.VAddr, w.Slot
+		var levels []string
+		for _, l := range w.Shadow.Levels {
+			levels = append(levels, l.Kind.String())
+		}
 		q := func() {
 			// Still the instant asked for? (A command queued before
 			// this may have moved the Guest.)
@@ -345,9 +357,11 @@ func (a *app) guestWalkProv(w hv.Walks, icount, next, gen uint64) guestProv {
 				return
 			}
 			lw, err := a.m.GuestWalkWriters(va)
+			sev, sok, _ := a.m.ShadowWritersInHistory(slot, levels, va)
 			c.mu.Lock()
 			if c.key == key {
 				c.writers, c.err, c.ok, c.asked = lw, err, true, false
+				c.shadow, c.shadowOK = sev, sok
 			}
 			c.mu.Unlock()
 		}
@@ -358,6 +372,28 @@ func (a *app) guestWalkProv(w hv.Walks, icount, next, gen uint64) guestProv {
 		}
 	}
 	return guestProv{show: true, pending: true}
+}
+
+// withReplayedShadow fills the shadow levels the event ring no longer
+// knows the writer of with what the replay found (g.shadow), leaving
+// prov's cache untouched.
+func withReplayedShadow(prov []shadowProv, g guestProv) []shadowProv {
+	if len(g.shadowOK) != len(prov) {
+		return prov
+	}
+	var out []shadowProv
+	for i, p := range prov {
+		if !p.ok && g.shadowOK[i] {
+			if out == nil {
+				out = slices.Clone(prov)
+			}
+			out[i].ev, out[i].ok = g.shadow[i], true
+		}
+	}
+	if out == nil {
+		return prov
+	}
+	return out
 }
 
 // renderGuestProv is the guest writers' rows under the walk.
