@@ -42,18 +42,7 @@ func (c EntryChange) String() string {
 	if c.Level == "cr3" {
 		return fmt.Sprintf("cr3 %#x -> %#x (%s)", c.Old, c.New, c.Cause)
 	}
-	at := fmt.Sprintf("%#x", c.EIP)
-	if c.Symbol != "" {
-		at += " <" + c.Symbol + ">"
-	}
-	by := "the Guest at " + at
-	if !c.Guest {
-		by = "the Host"
-		if c.Cause != "" {
-			by += ", " + c.Cause
-		}
-		by += ", guest at " + at
-	}
+	by := storer(c.EIP, c.Symbol, c.Guest, c.Cause)
 	use := ""
 	if !c.InUse {
 		use = " (not mapping it then)"

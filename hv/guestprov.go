@@ -62,19 +62,24 @@ func (w EntryWriter) String() string {
 // By names the writer: "the Guest at EIP <sym> (old -> new)", or the Host
 // with what it was handling and where the Guest was.
 func (w EntryWriter) By() string {
-	at := fmt.Sprintf("%#x", w.EIP)
-	if w.Symbol != "" {
-		at += " <" + w.Symbol + ">"
+	return fmt.Sprintf("%s (%#x -> %#x)", storer(w.EIP, w.Symbol, w.Guest, w.Cause), w.Old, w.New)
+}
+
+// storer names who made a store to a guest entry: "the Guest at EIP
+// <sym>", or "the Host, CAUSE, guest at EIP <sym>".
+func storer(eip uint32, symbol string, guest bool, cause string) string {
+	at := fmt.Sprintf("%#x", eip)
+	if symbol != "" {
+		at += " <" + symbol + ">"
 	}
-	by := "the Guest at " + at
-	if !w.Guest {
-		by = "the Host"
-		if w.Cause != "" {
-			by += ", " + w.Cause
-		}
-		by += ", guest at " + at
+	if guest {
+		return "the Guest at " + at
 	}
-	return fmt.Sprintf("%s (%#x -> %#x)", by, w.Old, w.New)
+	by := "the Host"
+	if cause != "" {
+		by += ", " + cause
+	}
+	return by + ", guest at " + at
 }
 
 // LevelWriter is one level of the Guest's walk and its entry's last writer.
