@@ -75,6 +75,9 @@ func (m *Machine) guestEntryHistory(va uint32) ([]EntryChange, []Event, error) {
 	m.preservingPresent(func(p present) {
 		out, shadow, causes = m.entryHistory(p, va)
 	})
+	if m.queryCancel.Load() {
+		return nil, nil, ErrCancelled
+	}
 	for i := range out {
 		m.describeChange(&out[i], causes)
 	}

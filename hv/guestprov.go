@@ -2,6 +2,7 @@ package hv
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/lgdbg/lgdbg/hv/event"
@@ -141,13 +142,27 @@ func (m *Machine) entrySize() uint32 {
 }
 
 // endQuery gives the CPU back after a query that left the machine at the
-// present: no stop to report, the last one still holds.
+// present: no stop to report, the last one still holds. A cancellation
+// asked for is used up.
 func (m *Machine) endQuery() {
+	m.queryCancel.Store(false)
 	m.ctl.Lock()
 	defer m.ctl.Unlock()
 	m.running = false
 	close(m.done)
 }
+
+// ErrCancelled is a provenance query's answer when CancelQuery stopped it.
+var ErrCancelled = errors.New("the history query was cancelled")
+
+// CancelQuery stops the provenance query running now (GuestWriters,
+// GuestWalkWriters, GuestEntryHistory, MappingHistory,
+// ShadowWritersInHistory), or the next one to start: it puts the machine
+// back at the present and answers ErrCancelled. A query replays history
+// and can take seconds on a long run; a front end that queued one calls
+// this when the user asks for something else, so the user does not wait
+// for an answer no longer wanted. Safe from any goroutine.
+func (m *Machine) CancelQuery() { m.queryCancel.Store(true) }
 
 func (m *Machine) checkRanges(ranges []PhysRange) error {
 	lim := m.h.Mem().GuestLimit()
@@ -176,7 +191,7 @@ func (m *Machine) guestWriters(ranges []PhysRange) ([]EntryWriter, error) {
 			left[i] = i
 		}
 		top := p.checkpoint(hs.cps)
-		for i := top; i >= 0 && len(left) > 0; i-- {
+		for i := top; i >= 0 && len(left) > 0 && !m.queryCancel.Load(); i-- {
 			m.h.Restore(hs.cps[i])
 			sub := make([]PhysRange, len(left))
 			for k, j := range left {
@@ -204,6 +219,9 @@ func (m *Machine) guestWriters(ranges []PhysRange) ([]EntryWriter, error) {
 			out[j].Note = m.beforeHistory()
 		}
 	})
+	if m.queryCancel.Load() {
+		return nil, ErrCancelled
+	}
 	for i := range out {
 		m.describe(&out[i])
 	}
@@ -316,13 +334,16 @@ func (m *Machine) preservingPresent(f func(p present)) {
 func (m *Machine) replayWatched(end uint64, p *present) {
 	h := m.h
 	for h.CPU().ICount() < end {
+		if m.queryCancel.Load() {
+			return // the query's answer is no longer wanted (CancelQuery)
+		}
 		slice := min(end, (h.CPU().ICount()/host.RunSlice+1)*host.RunSlice)
 		s := h.Run(false, slice)
 		if s.Reason != StopInstructionLimit && s.Reason != StopPaused {
 			return // the Guest's death or a halt for good: history ends here
 		}
 	}
-	if p == nil {
+	if p == nil || m.queryCancel.Load() {
 		return
 	}
 	for i := 0; i < 16 && h.CPU().ICount() == p.icount && h.Events().Next() < p.seq; i++ {

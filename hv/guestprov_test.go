@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -510,5 +511,63 @@ func TestShadowWritersInHistory(t *testing.T) {
 	off := boot(64, 0)
 	if _, _, err := off.ShadowWritersInHistory(slot, levels, va); !errors.Is(err, ErrNoHistory) {
 		t.Errorf("history off: %v, want ErrNoHistory", err)
+	}
+}
+
+// TestCancelQuery: a cancelled provenance query answers ErrCancelled and
+// leaves the machine at the present; the cancellation is used up, so the
+// next query answers in full.
+func TestCancelQuery(t *testing.T) {
+	const va = 0xC0101000
+	m, err := New(Config{Image: builtGuest(t, "traps.elf"), History: 64 << 20, EventRing: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Run(0)
+	before := stateOf(m)
+	w := m.Walk(va)
+	levels := []string{"pgd", "pte"}
+	queries := []struct {
+		name string
+		run  func() error
+	}{
+		{"GuestWalkWriters", func() error { _, err := m.GuestWalkWriters(va); return err }},
+		{"GuestEntryHistory", func() error { _, err := m.GuestEntryHistory(va); return err }},
+		{"ShadowWritersInHistory", func() error { _, _, err := m.ShadowWritersInHistory(w.Slot, levels, va); return err }},
+	}
+	for _, q := range queries {
+		m.CancelQuery()
+		if err := q.run(); !errors.Is(err, ErrCancelled) {
+			t.Errorf("%s after CancelQuery: %v, want ErrCancelled", q.name, err)
+		}
+		if after := stateOf(m); !reflect.DeepEqual(after, before) {
+			t.Fatalf("%s: the cancelled query moved the machine:\nbefore %+v\nafter  %+v", q.name, before, after)
+		}
+		if err := q.run(); err != nil {
+			t.Errorf("%s after the cancelled one: %v", q.name, err)
+		}
+	}
+	// cancelled from another goroutine while it replays
+	done := make(chan error, 1)
+	go func() { _, err := m.GuestEntryHistory(va); done <- err }()
+	var qerr error
+	finished := false
+	for !finished && !m.Running() {
+		select {
+		case qerr = <-done:
+			finished = true
+		default:
+			runtime.Gosched()
+		}
+	}
+	if !finished {
+		m.CancelQuery()
+		qerr = <-done
+	}
+	if qerr != nil && !errors.Is(qerr, ErrCancelled) {
+		t.Errorf("cancelled mid-replay: %v", qerr)
+	}
+	if after := stateOf(m); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the query cancelled mid-replay moved the machine:\nbefore %+v\nafter  %+v", before, after)
 	}
 }

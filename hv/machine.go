@@ -62,9 +62,11 @@ type Config struct {
 // itself runs on the goroutine that calls Run, or on the background runner
 // started by Resume.
 type Machine struct {
-	mu    sync.Mutex // held while the Guest executes a slice, and by accessors
-	h     *host.Host
-	image *boot.Image
+	mu sync.Mutex // held while the Guest executes a slice, and by accessors
+	// queryCancel: CancelQuery asked the provenance query to stop
+	queryCancel atomic.Bool
+	h           *host.Host
+	image       *boot.Image
 
 	// Run control (control.go): who owns the CPU and how the last run
 	// ended. ctl is taken after mu, never before it.

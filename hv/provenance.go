@@ -84,7 +84,7 @@ func (m *Machine) ShadowWritersInHistory(slot int, levels []string, va uint32) (
 	hs := m.hist
 	m.preservingPresent(func(p present) {
 		top := p.checkpoint(hs.cps)
-		for i := top; i >= 0 && missing > 0; i-- {
+		for i := top; i >= 0 && missing > 0 && !m.queryCancel.Load(); i-- {
 			m.h.Restore(hs.cps[i])
 			// the last write of each missing level in this interval
 			var last []int // index into evs, per level: -1 none
@@ -118,5 +118,12 @@ func (m *Machine) ShadowWritersInHistory(slot int, levels []string, va uint32) (
 			}
 		}
 	})
+	if m.queryCancel.Load() {
+		// the ring's answers stand; the replay's were not all had
+		for i, l := range levels {
+			evs[i], found[i] = m.ShadowWriter(slot, l, va)
+		}
+		return evs, found, ErrCancelled
+	}
 	return evs, found, nil
 }

@@ -12,6 +12,9 @@ import (
 
 // control queues f for the controller goroutine; the screen does not wait.
 func (a *app) control(f func()) {
+	// the user's command goes first: a history replay for the walk
+	// pane's writers is not worth waiting for
+	a.cancelGuestProv()
 	select {
 	case a.ctl <- f:
 	default:

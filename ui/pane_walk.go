@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lgdbg/lgdbg/hv"
@@ -323,6 +325,28 @@ type guestProvCache struct {
 	err      error
 	shadow   []hv.Event
 	shadowOK []bool
+	// seen is the last key the refresher asked about and since when:
+	// a query is queued only once the instant has held for settle, so
+	// stepping (a held S or s) does not queue a replay per step
+	seen   guestProvKey
+	seenAt time.Time
+}
+
+// settle is how long the Guest must stay at an instant before the walk
+// pane replays history for its writers.
+const settle = 200 * time.Millisecond
+
+// cancelGuestProv stops a writers' query queued or running, because the
+// user asked for something else (the controller runs one thing at a time,
+// and a replay can take seconds on a long run); the refresher asks again
+// once the Guest settles.
+func (a *app) cancelGuestProv() {
+	c := &a.guestCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.asked {
+		a.m.CancelQuery()
+	}
 }
 
 // guestWalkProv returns the guest writers for the walk w at the stopped
@@ -338,6 +362,12 @@ func (a *app) guestWalkProv(w hv.Walks, icount, next, gen uint64) guestProv {
 	defer c.mu.Unlock()
 	if c.ok && c.key == key {
 		return guestProv{show: true, err: c.err, writers: c.writers, shadow: c.shadow, shadowOK: c.shadowOK}
+	}
+	if now := time.Now(); c.seen != key {
+		c.seen, c.seenAt = key, now
+		return guestProv{show: true, pending: true}
+	} else if now.Sub(c.seenAt) < settle {
+		return guestProv{show: true, pending: true}
 	}
 	if !c.asked || c.key != key {
 		c.key, c.ok, c.asked = key, false, true
@@ -357,9 +387,20 @@ func (a *app) guestWalkProv(w hv.Walks, icount, next, gen uint64) guestProv {
 				return
 			}
 			lw, err := a.m.GuestWalkWriters(va)
-			sev, sok, _ := a.m.ShadowWritersInHistory(slot, levels, va)
+			var sev []hv.Event
+			var sok []bool
+			if !errors.Is(err, hv.ErrCancelled) {
+				var serr error
+				sev, sok, serr = a.m.ShadowWritersInHistory(slot, levels, va)
+				if errors.Is(serr, hv.ErrCancelled) {
+					err = serr
+				}
+			}
 			c.mu.Lock()
-			if c.key == key {
+			switch {
+			case errors.Is(err, hv.ErrCancelled):
+				c.asked = false // ask again once the Guest settles
+			case c.key == key:
 				c.writers, c.err, c.ok, c.asked = lw, err, true, false
 				c.shadow, c.shadowOK = sev, sok
 			}
