@@ -6,8 +6,9 @@ package cpu
 
 // insn is one decoded instruction.
 type insn struct {
-	op  uint16 // handler: one-byte opcode, 0x100+second byte for 0F xx, or opXxx
-	len uint8
+	op   uint16 // handler: one-byte opcode, 0x100+second byte for 0F xx, or opXxx
+	len  uint8
+	fast uint8 // runLoop's case for op (fastOf; set by seal)
 	// end is the offset of the instruction's end from its block's first
 	// instruction (set when the block is built): runLoop sets EIP from the
 	// block's start instead of adding len to the EIP in memory, which

@@ -289,17 +289,17 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 		for ; ; at += insnSize {
 			in := (*insn)(unsafe.Add(first, at))
 			// the hottest forms are handled here, saving the call
-			switch in.op {
-			case opBlockEnd:
+			switch in.fast & 63 {
+			case fBlockEnd:
 				if in.reg != 0 {
 					c.eip = base + uint32(in.end)
 				}
 				n = int(at / insnSize)
 				break insns
-			case opMovRR32:
+			case fMovRR32:
 				c.r[in.rm] = c.r[in.reg]
 				continue
-			case opJzFast:
+			case fJzFast:
 				c.eip = base + uint32(in.end)
 				l := &c.lazy
 				var z bool
@@ -316,7 +316,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					break insns
 				}
 				continue
-			case opJccFast:
+			case fJccFast:
 				c.eip = base + uint32(in.end)
 				if c.condFast(in.reg) {
 					c.jumpTo(c.eip + in.imm)
@@ -324,13 +324,13 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					break insns
 				}
 				continue
-			case opAddRI32:
+			case fAddRI32:
 				a := c.r[in.rm]
 				r := a + in.imm
 				c.setLazy(lfAdd, 0, r, a, in.imm)
 				c.r[in.rm] = r
 				continue
-			case opSubRI32:
+			case fSubRI32:
 				a := c.r[in.rm]
 				r := a - in.imm
 				c.setLazy(lfSub, 0, r, a, in.imm)
@@ -338,7 +338,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					c.r[in.rm] = r
 				}
 				continue
-			case opIncR32, opDecR32:
+			case fIncR32, fDecR32:
 				l := &c.lazy
 				if l.rop != 0 || l.op != lfNone && l.op != lfInc && l.op != lfDec {
 					c.flags = c.flags&^FlagCF | c.cf()
@@ -352,61 +352,61 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					c.r[in.reg] = a - 1
 				}
 				continue
-			case opShrRI32:
+			case fShrRI32:
 				a := c.r[in.rm]
 				c.setLazy(lfShr, 0, a>>in.imm, a, in.imm)
 				c.r[in.rm] = a >> in.imm
 				continue
-			case opXorRR32:
+			case fXorRR32:
 				r := c.r[in.rm] ^ c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
 				continue
-			case opAndRR32:
+			case fAndRR32:
 				r := c.r[in.rm] & c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
 				continue
-			case opOrRR32:
+			case fOrRR32:
 				r := c.r[in.rm] | c.r[in.reg]
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
 				continue
-			case opSubRR32:
+			case fSubRR32:
 				a, b := c.r[in.rm], c.r[in.reg]
 				c.setLazy(lfSub, 0, a-b, a, b)
 				c.r[in.rm] = a - b
 				continue
-			case opXorRI32:
+			case fXorRI32:
 				r := c.r[in.rm] ^ in.imm
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
 				continue
-			case opRolRI32:
+			case fRolRI32:
 				r := bits.RotateLeft32(c.r[in.rm], int(in.imm))
 				c.setRot(lfRol, 0, r)
 				c.r[in.rm] = r
 				continue
-			case opRorRI32:
+			case fRorRI32:
 				r := bits.RotateLeft32(c.r[in.rm], -int(in.imm))
 				c.setRot(lfRor, 0, r)
 				c.r[in.rm] = r
 				continue
-			case opShlRI32:
+			case fShlRI32:
 				a := c.r[in.rm]
 				c.setLazy(lfShl, 0, a<<in.imm, a, in.imm)
 				c.r[in.rm] = a << in.imm
 				continue
-			case opSarRI32:
+			case fSarRI32:
 				a := c.r[in.rm]
 				r := uint32(int32(a) >> in.imm)
 				c.setLazy(lfSar, 0, r, a, in.imm)
 				c.r[in.rm] = r
 				continue
-			case opMovRI32:
+			case fMovRI32:
 				c.r[in.reg] = in.imm
 				continue
-			case opPushR32:
+			case fPushR32:
 				c.eip = base + uint32(in.end)
 				// push32 hand-inlined for a flat SS
 				sp := c.r[ESP] - 4
@@ -425,7 +425,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				c.writeSlow(lin, 4, v)
 				c.r[ESP] = sp
-			case opPopR32:
+			case fPopR32:
 				c.eip = base + uint32(in.end)
 				sp := c.r[ESP]
 				lin := c.linR(uint8(SS), sp, 4)
@@ -439,22 +439,22 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				v := c.readSlow(lin, 4)
 				c.r[ESP] = sp + 4
 				c.r[in.reg] = v
-			case opLeaFast:
+			case fLeaFast:
 				c.r[in.reg] = c.ea32(in)
 				continue
-			case opCmpRR32:
+			case fCmpRR32:
 				a, b := c.r[in.rm], c.r[in.reg]
 				c.setLazy(lfSub, 0, a-b, a, b)
 				continue
-			case opAddRR32:
+			case fAddRR32:
 				a, b := c.r[in.rm], c.r[in.reg]
 				c.setLazy(lfAdd, 0, a+b, a, b)
 				c.r[in.rm] = a + b
 				continue
-			case opTestRR32:
+			case fTestRR32:
 				c.setLazy(lfLogic, 0, c.r[in.rm]&c.r[in.reg], 0, 0)
 				continue
-			case opMovLoad32:
+			case fMovLoad32:
 				c.eip = base + uint32(in.end)
 				// read32 hand-inlined (it is over the inlining budget)
 				lin := c.linR(in.seg, c.ea32(in), 4)
@@ -465,7 +465,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					continue
 				}
 				c.r[in.reg] = c.readSlow(lin, 4)
-			case opMovzx8Load:
+			case fMovzx8Load:
 				c.eip = base + uint32(in.end)
 				lin := c.linR(in.seg, c.ea32(in), 1)
 				if e := &c.rt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
@@ -473,10 +473,10 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					continue
 				}
 				c.r[in.reg] = c.readSlow(lin, 1)
-			case opMovzx8RR:
+			case fMovzx8RR:
 				c.r[in.reg] = c.r[in.rm&3] >> ((in.rm & 4) << 1) & 0xFF
 				continue
-			case opMovzx16Load:
+			case fMovzx16Load:
 				c.eip = base + uint32(in.end)
 				lin := c.linR(in.seg, c.ea32(in), 2)
 				e := &c.rt[lin>>12&tlbMask]
@@ -486,7 +486,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					continue
 				}
 				c.r[in.reg] = c.readSlow(lin, 2)
-			case opAlu8RR:
+			case fAlu8RR:
 				if in.imm2 == 6 {
 					s := (in.rm & 4) << 1
 					d := &c.r[in.rm&3]
@@ -497,30 +497,30 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				c.alu8RR(in)
 				continue
-			case opShrRCL32:
+			case fShrRCL32:
 				if cnt := c.r[ECX] & 31; cnt != 0 {
 					a := c.r[in.rm]
 					c.setLazy(lfShr, 0, a>>cnt, a, cnt)
 					c.r[in.rm] = a >> cnt
 				}
 				continue
-			case opShlRCL32:
+			case fShlRCL32:
 				if cnt := c.r[ECX] & 31; cnt != 0 {
 					a := c.r[in.rm]
 					c.setLazy(lfShl, 0, a<<cnt, a, cnt)
 					c.r[in.rm] = a << cnt
 				}
 				continue
-			case opJmpRel:
+			case fJmpRel:
 				c.eip = base + uint32(in.end)
 				c.jumpTo(c.eip + in.imm)
 				continue
-			case opAndRI32:
+			case fAndRI32:
 				r := c.r[in.rm] & in.imm
 				c.setLazy(lfLogic, 0, r, 0, 0)
 				c.r[in.rm] = r
 				continue
-			case opMovsB:
+			case fMovsB:
 				c.eip = base + uint32(in.end)
 				// the LZ77 match copy: movsb; cmp; jne
 				if c.flags&FlagDF == 0 && !c.schkW[ES] {
@@ -537,7 +537,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					}
 				}
 				c.movsB(in)
-			case opAluLoad32:
+			case fAluLoad32:
 				c.eip = base + uint32(in.end)
 				// cmp/add/sub/and/or/xor m32, r32: DEFLATE's bounds checks
 				// against its state (cmp out_end, %edx); adc/sbb go
@@ -573,7 +573,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					c.r[in.reg] = c.aluOp(uint8(in.imm2&7), a, b, 4)
 				}
 				continue
-			case opMovStore8:
+			case fMovStore8:
 				c.eip = base + uint32(in.end)
 				lin := c.linW(in.seg, c.ea32(in), 1)
 				if e := &c.wt[lin>>12&tlbMask]; e.tag == lin>>12+1 {
@@ -581,7 +581,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					continue
 				}
 				c.writeSlow(lin, 1, c.get8(in.reg))
-			case opMovStore32:
+			case fMovStore32:
 				c.eip = base + uint32(in.end)
 				lin := c.linW(in.seg, c.ea32(in), 4)
 				e := &c.wt[lin>>12&tlbMask]
@@ -591,7 +591,12 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					continue
 				}
 				c.writeSlow(lin, 4, c.r[in.reg])
-			default:
+			// fSlow and every other value below 64 that no fast form uses:
+			// with the switch on fast&63 and all 64 values listed, the
+			// compiler emits its jump table without a bound check (a new
+			// fast form takes its number out of this list, or the build
+			// fails on the duplicate case)
+			case fSlow, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63:
 				c.eip = base + uint32(in.end)
 				c.exec(in)
 			}
@@ -762,13 +767,118 @@ func (c *CPU) buildBlock(lin, pa uint32) *block {
 	return blk
 }
 
+// The run loop's fast cases, numbered for its switch (insn.fast): a switch
+// on fast&63 that lists all 64 values compiles to a jump table with no
+// bound check (two host instructions fewer per guest instruction than the
+// uint16 ops, which need a subtraction, a compare and a branch). seal sets
+// fast from the op of every instruction it hands the loop.
+const (
+	fSlow = iota // exec: no fast case
+	fBlockEnd
+	fMovRR32
+	fJzFast
+	fJccFast
+	fAddRI32
+	fSubRI32
+	fIncR32
+	fDecR32
+	fShrRI32
+	fXorRR32
+	fAndRR32
+	fOrRR32
+	fSubRR32
+	fXorRI32
+	fRolRI32
+	fRorRI32
+	fShlRI32
+	fSarRI32
+	fMovRI32
+	fPushR32
+	fPopR32
+	fLeaFast
+	fCmpRR32
+	fAddRR32
+	fTestRR32
+	fMovLoad32
+	fMovzx8Load
+	fMovzx8RR
+	fMovzx16Load
+	fAlu8RR
+	fShrRCL32
+	fShlRCL32
+	fJmpRel
+	fAndRI32
+	fMovsB
+	fAluLoad32
+	fMovStore8
+	fMovStore32
+	fCount
+)
+
+// at most 64 fast cases: the switch is on fast&63
+const _ uint = 64 - fCount
+
+var fastOps = [...]uint16{
+	fBlockEnd:    opBlockEnd,
+	fMovRR32:     opMovRR32,
+	fJzFast:      opJzFast,
+	fJccFast:     opJccFast,
+	fAddRI32:     opAddRI32,
+	fSubRI32:     opSubRI32,
+	fIncR32:      opIncR32,
+	fDecR32:      opDecR32,
+	fShrRI32:     opShrRI32,
+	fXorRR32:     opXorRR32,
+	fAndRR32:     opAndRR32,
+	fOrRR32:      opOrRR32,
+	fSubRR32:     opSubRR32,
+	fXorRI32:     opXorRI32,
+	fRolRI32:     opRolRI32,
+	fRorRI32:     opRorRI32,
+	fShlRI32:     opShlRI32,
+	fSarRI32:     opSarRI32,
+	fMovRI32:     opMovRI32,
+	fPushR32:     opPushR32,
+	fPopR32:      opPopR32,
+	fLeaFast:     opLeaFast,
+	fCmpRR32:     opCmpRR32,
+	fAddRR32:     opAddRR32,
+	fTestRR32:    opTestRR32,
+	fMovLoad32:   opMovLoad32,
+	fMovzx8Load:  opMovzx8Load,
+	fMovzx8RR:    opMovzx8RR,
+	fMovzx16Load: opMovzx16Load,
+	fAlu8RR:      opAlu8RR,
+	fShrRCL32:    opShrRCL32,
+	fShlRCL32:    opShlRCL32,
+	fJmpRel:      opJmpRel,
+	fAndRI32:     opAndRI32,
+	fMovsB:       opMovsB,
+	fAluLoad32:   opAluLoad32,
+	fMovStore8:   opMovStore8,
+	fMovStore32:  opMovStore32,
+}
+
+// fastOf maps an op to its fast case (fSlow: none).
+var fastOf = func() (t [opCount]uint8) {
+	for f, op := range fastOps {
+		if f != fSlow {
+			t[op] = uint8(f)
+		}
+	}
+	return t
+}()
+
 // seal copies insns into dst (same length, capacity one more) and puts the
 // opBlockEnd sentinel after them, inside dst's capacity: runLoop walks
 // the instructions until it meets it.
 func seal(dst, insns []insn) []insn {
 	n := copy(dst, insns)
+	for i := range dst[:n] {
+		dst[i].fast = fastOf[dst[i].op]
+	}
 	last := &insns[n-1]
-	end := insn{op: opBlockEnd, end: last.end}
+	end := insn{op: opBlockEnd, fast: fBlockEnd, end: last.end}
 	if !last.term {
 		end.reg = 1
 	}
