@@ -91,12 +91,7 @@ func monHistory(m *hv.Machine, args []string) (string, error) {
 func historyText(m *hv.Machine, va uint32, indent string) string {
 	changes, guestErr := m.MappingHistory(va)
 	var b strings.Builder
-	ng := 0
-	for _, c := range changes {
-		if c.Guest != nil {
-			ng++
-		}
-	}
+	ng := hv.CountGuest(changes)
 	fmt.Fprintf(&b, "entries mapping 0x%08x: %d guest changes, %d shadow changes\n", va, ng, len(changes)-ng)
 	if guestErr != nil {
 		fmt.Fprintf(&b, "%sguest entries: %v\n", indent, guestErr)

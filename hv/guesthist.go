@@ -282,6 +282,18 @@ func (m *Machine) MappingHistory(va uint32) (out []MappingChange, guestErr error
 	return out, guestErr
 }
 
+// CountGuest is how many of changes are guest changes (CR3 loads
+// included); the rest are shadow changes.
+func CountGuest(changes []MappingChange) int {
+	n := 0
+	for _, c := range changes {
+		if c.Guest != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // String is the change in one line, as `monitor history` and the TUI's
 // :history list it.
 func (c MappingChange) String() string {

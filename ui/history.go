@@ -95,12 +95,7 @@ func (a *app) cmdHistory(arg string) error {
 // mapping va for the overlay, oldest first.
 func mappingHistoryText(va uint32, changes []hv.MappingChange, guestErr error) string {
 	var b strings.Builder
-	ng := 0
-	for _, c := range changes {
-		if c.Guest != nil {
-			ng++
-		}
-	}
+	ng := hv.CountGuest(changes)
 	fmt.Fprintf(&b, "entries mapping 0x%08x: %d guest changes, %d shadow changes (? or Esc closes)\n\n", va, ng, len(changes)-ng)
 	if guestErr != nil {
 		fmt.Fprintf(&b, "guest entries: %v\n", guestErr)
