@@ -24,6 +24,7 @@ import (
 	"github.com/lgdbg/lgdbg/gdbstub"
 	"github.com/lgdbg/lgdbg/hv"
 	"github.com/lgdbg/lgdbg/hv/boot"
+	"github.com/lgdbg/lgdbg/hv/cpu"
 	"github.com/lgdbg/lgdbg/hv/event"
 	"github.com/lgdbg/lgdbg/hv/hcall"
 	"github.com/lgdbg/lgdbg/hv/symbols"
@@ -485,6 +486,7 @@ func runHeadless(m *hv.Machine, o *options, stdin io.Reader, stdout, stderr io.W
 		} else {
 			fmt.Fprintf(stderr, "lgdbg: linear_pages never went off: the guest loaded no page table of its own (no NEW_PGTABLE) before the end\n")
 		}
+		cpu.JITStatsDump(s.ICount)
 		mips := float64(s.ICount) / elapsed.Seconds() / 1e6
 		fmt.Fprintf(stderr, "lgdbg: %s after %d instructions in %.3fs (%.1f MIPS); %d hypercalls, %d traps, %d interrupts\n",
 			why, s.ICount, elapsed.Seconds(), mips, counts[event.Hypercall], counts[event.Trap], counts[event.Interrupt])

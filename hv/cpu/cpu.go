@@ -101,6 +101,10 @@ type CPU struct {
 	sNext   uint32
 	sGen    uint64
 	scratch block // for instructions decoded outside the cache
+	// the block translator's executable memory (nil until a block is
+	// hot) and whether translation is off (SetTranslate)
+	jit    *jitArena
+	jitOff bool
 	// backing arrays of sealed instruction runs made per Run: the
 	// scratch block's and a block's first n instructions (see seal)
 	scratchBuf [2]insn
@@ -144,6 +148,7 @@ func New(m *mem.Phys) *CPU {
 	c.wt = &c.tlbW[0]
 	c.fpu.reset()
 	c.scratch.nolink = true
+	c.jitOff = !jitDefault
 	for i := range c.seg {
 		c.setSegCache(SReg(i), Segment{})
 	}

@@ -69,6 +69,13 @@ type block struct {
 	bpHit bool
 	bpLin uint32
 	bpGen uint64
+	// the block's translation (jit.go): valid while jitGen is the
+	// arena's generation; jitRuns counts whole runs until it is made,
+	// jitNo says it is not worth making
+	jitCode uintptr
+	jitGen  uint32
+	jitRuns uint16
+	jitNo   bool
 }
 
 // codePage is the decode cache of one physical page.
@@ -269,6 +276,24 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 			}
 		}
 		c.first = false
+		// A hot block's translation runs its leading instructions; the
+		// interpreter goes on from where it stopped (jit.go).
+		if !(step || tf || bpsOn) && start == 0 && n == len(blk.insns) && !c.jitOff && !c.schkR[CS] {
+			if code := c.jitFor(blk); code != 0 {
+				r := jitCall(code, uintptr(unsafe.Pointer(c)))
+				k := int(uint32(r))
+				if jitStatsOn {
+					jitStat(blk, r)
+				}
+				c.icount += uint64(k)
+				if r&jitFinished != 0 {
+					continue
+				}
+				start, n = k, n-k
+				first = unsafe.Add(unsafe.Pointer(unsafe.SliceData(blk.insns)), uintptr(start)*insnSize)
+				in0 = (*insn)(first)
+			}
+		}
 		// No per-instruction bookkeeping beyond EIP: the faulting
 		// instruction and the retired count are recovered from blk,
 		// blkStart, blkN and blkEIP when needed (locate).

@@ -1,0 +1,736 @@
+package cpu
+
+import (
+	"os"
+	"unsafe"
+)
+
+// The block translator: a hot decoded block's leading run of simple
+// instructions (register ALU, shifts, lea, the flat 32-bit loads, stores,
+// pushes and pops, Jcc and jmp) is translated to host x86-64 code that
+// does exactly what runLoop's fast cases do, field for field: the same
+// guest registers, the same lazy-flags record, the same TLB-hit test. It
+// is a cache of the interpreter, not a second CPU.
+//
+// Translated code never faults and never calls back into Go. Whatever it
+// cannot finish the interpreter's way without help (a TLB miss, a segment
+// needing its checks, a page-crossing access, an instruction it does not
+// know, a flag it cannot see) becomes a side exit before that
+// instruction: the code stores the instruction's EIP and returns how many
+// instructions retired, and runLoop carries on interpreting the same block
+// from there. So the retired count, every register, every lazy flag and
+// every memory byte after a translated run are those the interpreter would
+// have left; the golden traces run with it on (see TestJITMatchesInterpreter).
+//
+// The translated code of a block is tied to the block (it dies with the
+// decode cache) and addresses EIPs relative to the block's start, so a
+// block run at several linear addresses (the load-address alias under
+// linear_pages) runs the same code.
+
+// jitThreshold is how many whole runs a block makes before it is
+// translated: boot code that runs once is not worth translating.
+const jitThreshold = 16
+
+// jitFinished in a translated block's result: the block ran to its end or
+// to a taken jump and set EIP; without it, the low 32 bits count the
+// retired instructions and EIP is that of the next one, to interpret.
+const jitFinished = 1 << 32
+
+// offsets into CPU for the translated code
+var (
+	joR      = unsafe.Offsetof(CPU{}.r)
+	joEIP    = unsafe.Offsetof(CPU{}.eip)
+	joFlags  = unsafe.Offsetof(CPU{}.flags)
+	joSbase  = unsafe.Offsetof(CPU{}.sbase)
+	joSchkR  = unsafe.Offsetof(CPU{}.schkR)
+	joSchkW  = unsafe.Offsetof(CPU{}.schkW)
+	joRt     = unsafe.Offsetof(CPU{}.rt)
+	joWt     = unsafe.Offsetof(CPU{}.wt)
+	joRAM    = unsafe.Offsetof(CPU{}.ram) // the slice's data pointer
+	joLazy   = unsafe.Offsetof(CPU{}.lazy)
+	joLOp    = joLazy + unsafe.Offsetof(lazyFlags{}.op)
+	joLRop   = joLazy + unsafe.Offsetof(lazyFlags{}.rop)
+	joLRes   = joLazy + unsafe.Offsetof(lazyFlags{}.res)
+	joLA     = joLazy + unsafe.Offsetof(lazyFlags{}.a)
+	joLB     = joLazy + unsafe.Offsetof(lazyFlags{}.b)
+	joLRres  = joLazy + unsafe.Offsetof(lazyFlags{}.rres)
+	joLRopSh = joLRop // rop and rsh, stored as one word
+)
+
+// The lazy record's four leading bytes (op, sh, rop, rsh) are stored as one
+// word, and the TLB entry's size is wired into the index computation.
+const (
+	_ uintptr = unsafe.Offsetof(lazyFlags{}.sh) - 1
+	_ uintptr = 1 - unsafe.Offsetof(lazyFlags{}.sh)
+	_ uintptr = unsafe.Offsetof(lazyFlags{}.rsh) - 3
+	_ uintptr = 3 - unsafe.Offsetof(lazyFlags{}.rsh)
+	_ uintptr = unsafe.Sizeof(tlbEntry{}) - 12
+	_ uintptr = 12 - unsafe.Sizeof(tlbEntry{})
+	_ uint    = tlbBits - 8
+	_ uint    = 8 - tlbBits
+)
+
+// shiftExt is the host shift group's ModRM.reg for a lazy shift producer.
+var shiftExt = [16]uint8{lfShl: 4, lfShr: 5, lfSar: 7}
+
+func jr(r uint8) uintptr { return joR + 4*uintptr(r) }
+
+// jflags is what the translator knows of the lazy flags at a point of the
+// block: nothing at its start; after a producer it translated, which one.
+type jflags struct {
+	known bool
+	op    uint8 // the producer (lfSub, lfAdd, ...)
+	sh    uint8 // its operand shift (24: a byte operation)
+	rop   uint8 // a rotate after it (0: none)
+}
+
+// jexit is an out-of-line exit: it sets EIP to the block's start plus
+// eipOff and returns ret.
+type jexit struct {
+	at     []int // jump displacements to patch to the stub
+	eipOff uint32
+	ret    uint64
+}
+
+type jcomp struct {
+	a     jasm
+	insns []insn
+	fl    jflags
+	side  map[int]*jexit // side exit before instruction k
+	outs  []*jexit
+}
+
+// sideExit returns the stub that leaves before instruction k.
+func (j *jcomp) sideExit(k int) *jexit {
+	if e := j.side[k]; e != nil {
+		return e
+	}
+	in := &j.insns[k]
+	e := &jexit{eipOff: uint32(in.end) - uint32(in.len), ret: uint64(k)}
+	j.side[k] = e
+	j.outs = append(j.outs, e)
+	return e
+}
+
+// jccTo emits a jcc to stub e.
+func (j *jcomp) jccTo(cc uint8, e *jexit) { e.at = append(e.at, j.a.jcc(cc)) }
+
+const (
+	ccB  = 0x2
+	ccNE = 0x5
+)
+
+// translate builds the host code for blk's leading translatable run, or
+// returns nil when it would be too short to pay for its call.
+func translate(blk *block) []byte {
+	j := &jcomp{insns: blk.insns, side: map[int]*jexit{}}
+	k := 0
+	finished := false
+	for k < len(j.insns) {
+		ok, end := j.insn(k)
+		if !ok {
+			break
+		}
+		k++
+		if end {
+			finished = true
+			break
+		}
+	}
+	if k < 2 {
+		return nil
+	}
+	if !finished {
+		if k == len(j.insns) {
+			// the block ends without a jump (page end, length limit)
+			last := &j.insns[k-1]
+			j.exitInline(uint32(last.end), uint64(k)|jitFinished)
+		} else {
+			e := j.sideExit(k)
+			e.at = append(e.at, j.a.jmp())
+		}
+	}
+	for _, e := range j.outs {
+		for _, at := range e.at {
+			j.a.patch(at, j.a.pos())
+		}
+		j.exitInline(e.eipOff, e.ret)
+	}
+	return j.a.b
+}
+
+// exitInline: EIP = block start + off; return ret.
+func (j *jcomp) exitInline(off uint32, ret uint64) {
+	a := &j.a
+	a.ld(hRAX, joEIP)
+	a.aluRI(0, hRAX, off)
+	a.st(joEIP, hRAX)
+	a.movRI64(hRAX, ret)
+	a.ret()
+}
+
+// setLazy emits c.setLazy(op, 0, res, a, b) with res in resReg; a and b
+// are registers (aReg) or, for b, an immediate when bImm.
+func (j *jcomp) setLazy(op uint8, resReg uint8, aReg uint8, bReg uint8, bImm bool, b uint32) {
+	a := &j.a
+	a.stImm(joLOp, uint32(op)) // op, sh = 0, rop = 0, rsh = 0
+	a.st(joLRes, resReg)
+	if op == lfLogic {
+		a.stImm(joLA, 0)
+		a.stImm(joLB, 0)
+	} else {
+		a.st(joLA, aReg)
+		if bImm {
+			a.stImm(joLB, b)
+		} else {
+			a.st(joLB, bReg)
+		}
+	}
+	j.fl = jflags{known: true, op: op}
+}
+
+// ea emits the effective address of in's memory operand into EAX (uses
+// ECX), as ea32.
+func (j *jcomp) ea(in *insn) {
+	a := &j.a
+	if in.base == regNone {
+		a.movRI(hRAX, in.disp)
+	} else {
+		a.ld(hRAX, jr(in.base))
+		if in.disp != 0 {
+			a.aluRI(0, hRAX, in.disp)
+		}
+	}
+	if in.index != regNone {
+		a.ld(hRCX, jr(in.index))
+		a.leaIdx(in.scale + 1)
+	}
+}
+
+// Access kinds for access.
+const (
+	jRead  = iota
+	jWrite // a store: the write TLB
+	jRMW   // read-modify-write: rmwLin's segment check, then both TLBs
+)
+
+// access emits the linear address of an n-byte access at offset EAX in
+// segment seg and its TLB-hit test (side exit k on a miss or when the
+// segment needs its checks); on a hit RSI+RCX is the host address.
+//
+// A read-modify-write needs both the write entry (the page is writable, as
+// probeW makes sure) and the read entry (readN's fast path, so no read
+// watch is skipped); both map the page to the same frame, as both come
+// from the same walk of the same shadow table.
+func (j *jcomp) access(k int, seg uint8, n uint32, kind int) {
+	a := &j.a
+	chk, tlb := joSchkR, joRt
+	if kind != jRead {
+		chk, tlb = joSchkW, joWt
+	}
+	a.cmpByteZero(chk + uintptr(seg&7))
+	j.jccTo(ccNE, j.sideExit(k))
+	a.aluM(jAdd, hRAX, joSbase+4*uintptr(seg&7))
+	a.movRR(hRDX, hRAX)
+	a.shRI(5, hRDX, 12)
+	a.movzxB(hRDX, hRDX)
+	a.byte1(0x48, 0x8D, 0x14, 0x52) // lea rdx, [rdx+rdx*2]
+	a.ldq(hRSI, tlb)
+	a.leaDisp8(hRCX, hRAX, int8(n-1))
+	a.shRI(5, hRCX, 12)
+	a.incR(hRCX)
+	a.byte1(0x3B, 0x0C, 0x96) // cmp ecx, [rsi+rdx*4] (tag)
+	j.jccTo(ccNE, j.sideExit(k))
+	if kind == jRMW {
+		a.ldq(hRSI, joRt)
+		a.leaDisp8(hRCX, hRAX, int8(n-1))
+		a.shRI(5, hRCX, 12)
+		a.incR(hRCX)
+		a.byte1(0x3B, 0x0C, 0x96) // cmp ecx, [rsi+rdx*4]
+		j.jccTo(ccNE, j.sideExit(k))
+	}
+	a.movRR(hRCX, hRAX)
+	a.aluRI(4, hRCX, 0xFFF)
+	a.byte1(0x0B, 0x4C, 0x96, 0x04) // or ecx, [rsi+rdx*4+4] (pa)
+	a.ldq(hRSI, joRAM)
+}
+
+// cond emits a host compare whose flags are the guest's for condition cc,
+// or reports that the producer's flags for cc are not known here.
+func (j *jcomp) cond(k int, cc uint8) bool {
+	fl := j.fl
+	a := &j.a
+	if !fl.known {
+		// ZF is res == 0 for every producer but lfNone (fJzFast)
+		if cc>>1 != 2 {
+			return false
+		}
+		a.cmpByteZero(joLOp)
+		j.jccTo(0x4, j.sideExit(k))
+		a.ld(hRAX, joLRes)
+		a.testRR(hRAX, hRAX)
+		return true
+	}
+	if fl.sh != 0 && cc>>1 == 5 {
+		return false // PF of a shifted byte result
+	}
+	if fl.rop != 0 {
+		// a rotate owns CF and OF; ZF still comes from the producer
+		if cc>>1 != 2 {
+			return false
+		}
+		a.ld(hRAX, joLRes)
+		a.testRR(hRAX, hRAX)
+		return true
+	}
+	switch fl.op {
+	case lfSub:
+		a.ld(hRAX, joLA)
+		a.aluM(jCmp, hRAX, joLB)
+	case lfAdd:
+		a.ld(hRAX, joLA)
+		a.aluM(jAdd, hRAX, joLB)
+	case lfLogic:
+		a.ld(hRAX, joLRes)
+		a.testRR(hRAX, hRAX)
+	case lfInc, lfDec:
+		if cc>>1 == 1 || cc>>1 == 3 {
+			return false // CF lives in c.flags
+		}
+		a.ld(hRAX, joLA)
+		if fl.op == lfInc {
+			a.incR(hRAX)
+		} else {
+			a.decR(hRAX)
+		}
+	case lfShl, lfShr, lfSar:
+		if cc>>1 == 0 || cc>>1 >= 6 {
+			return false // OF of a multi-bit shift
+		}
+		a.ld(hRAX, joLA)
+		a.ld(hRCX, joLB)
+		a.shRCL(shiftExt[fl.op], hRAX)
+	default:
+		return false
+	}
+	return true
+}
+
+// keepCF emits inc/dec's CF rule: CF moves into c.flags unless the lazy
+// record already leaves it there (flags.go's fIncR32 case). Unknown
+// producers are sorted at run time; the rare ones leave to the
+// interpreter.
+func (j *jcomp) keepCF(k int) {
+	a := &j.a
+	fl := j.fl
+	setCF := func() { // host CF -> c.flags's CF
+		a.setcc(ccB, hRAX)
+		a.movzxB(hRAX, hRAX)
+		a.andImm(joFlags, ^uint32(FlagCF))
+		a.aluMR(jOr, joFlags, hRAX)
+	}
+	if fl.known {
+		switch {
+		case fl.rop == lfRol:
+			a.ld(hRAX, joLRres)
+			a.aluRI(4, hRAX, 1)
+			a.andImm(joFlags, ^uint32(FlagCF))
+			a.aluMR(jOr, joFlags, hRAX)
+		case fl.rop == lfRor:
+			a.ld(hRAX, joLRres)
+			a.shRI(5, hRAX, 31)
+			a.andImm(joFlags, ^uint32(FlagCF))
+			a.aluMR(jOr, joFlags, hRAX)
+		case fl.op == lfInc || fl.op == lfDec:
+		case fl.op == lfLogic:
+			a.andImm(joFlags, ^uint32(FlagCF))
+		case fl.op == lfSub || fl.op == lfAdd || fl.op == lfShl || fl.op == lfShr || fl.op == lfSar:
+			j.cond(k, ccB)
+			setCF()
+		}
+		return
+	}
+	side := j.sideExit(k)
+	a.cmpByteZero(joLRop)
+	j.jccTo(ccNE, side)
+	a.ldB(hRAX, joLOp)
+	var done []int
+	for _, op := range []uint8{lfNone, lfInc, lfDec} {
+		a.aluRI(7, hRAX, uint32(op))
+		done = append(done, a.jcc(0x4))
+	}
+	a.aluRI(7, hRAX, uint32(lfLogic))
+	notLogic := a.jcc(ccNE)
+	a.andImm(joFlags, ^uint32(FlagCF))
+	done = append(done, a.jmp())
+	a.patch(notLogic, a.pos())
+	a.aluRI(7, hRAX, uint32(lfSub))
+	notSub := a.jcc(ccNE)
+	a.ld(hRAX, joLA)
+	a.aluM(jCmp, hRAX, joLB)
+	toSet := a.jmp()
+	a.patch(notSub, a.pos())
+	a.aluRI(7, hRAX, uint32(lfAdd))
+	notAdd := a.jcc(ccNE)
+	a.ld(hRAX, joLRes)
+	a.aluM(jCmp, hRAX, joLA) // CF = res < a
+	toSet2 := a.jmp()
+	a.patch(notAdd, a.pos())
+	// a shift's CF is the last bit shifted out: shift a by b again
+	var toSet3 []int
+	for _, op := range []uint8{lfShl, lfShr, lfSar} {
+		a.aluRI(7, hRAX, uint32(op))
+		next := a.jcc(ccNE)
+		a.ld(hRAX, joLA)
+		a.ld(hRCX, joLB)
+		a.shRCL(shiftExt[op], hRAX)
+		toSet3 = append(toSet3, a.jmp())
+		a.patch(next, a.pos())
+	}
+	toSide := a.jmp()
+	j.sideExit(k).at = append(j.sideExit(k).at, toSide)
+	a.patch(toSet, a.pos())
+	a.patch(toSet2, a.pos())
+	for _, at := range toSet3 {
+		a.patch(at, a.pos())
+	}
+	setCF()
+	for _, at := range done {
+		a.patch(at, a.pos())
+	}
+}
+
+// insn translates instruction k. ok is false, with nothing emitted, when
+// it is not translatable here; end is true when it ends the translated
+// code (a jump: EIP set, the block left).
+func (j *jcomp) insn(k int) (ok, end bool) {
+	in := &j.insns[k]
+	a := &j.a
+	if in.mem && in.a16 {
+		return false, false
+	}
+	switch in.op {
+	case opMovRR32:
+		a.ld(hRAX, jr(in.reg))
+		a.st(jr(in.rm), hRAX)
+	case opMovRI32:
+		a.stImm(jr(in.reg), in.imm)
+	case opLeaFast:
+		j.ea(in)
+		a.st(jr(in.reg), hRAX)
+	case opAddRI32, opSubRI32, opAndRI32, opXorRI32:
+		n, op := uint8(0), lfAdd
+		switch in.op {
+		case opSubRI32:
+			n, op = 5, lfSub
+		case opAndRI32:
+			n, op = 4, lfLogic
+		case opXorRI32:
+			n, op = 6, lfLogic
+		}
+		a.ld(hRAX, jr(in.rm))
+		a.movRR(hRDX, hRAX)
+		a.aluRI(n, hRAX, in.imm)
+		j.setLazy(op, hRAX, hRDX, 0, true, in.imm)
+		if !(in.op == opSubRI32 && in.reg == 7) {
+			a.st(jr(in.rm), hRAX)
+		}
+	case opAddRR32, opSubRR32, opAndRR32, opOrRR32, opXorRR32, opCmpRR32, opTestRR32:
+		hop, op := uint8(jAnd), lfLogic
+		switch in.op {
+		case opAddRR32:
+			hop, op = jAdd, lfAdd
+		case opSubRR32, opCmpRR32:
+			hop, op = jSub, lfSub
+		case opOrRR32:
+			hop = jOr
+		case opXorRR32:
+			hop = jXor
+		}
+		a.ld(hRDX, jr(in.rm))
+		a.ld(hRCX, jr(in.reg))
+		a.movRR(hRAX, hRDX)
+		a.aluRR(hop, hRAX, hRCX)
+		j.setLazy(op, hRAX, hRDX, hRCX, false, 0)
+		if in.op != opCmpRR32 && in.op != opTestRR32 {
+			a.st(jr(in.rm), hRAX)
+		}
+	case opIncR32, opDecR32:
+		j.keepCF(k)
+		a.ld(hRDX, jr(in.reg))
+		a.movRR(hRAX, hRDX)
+		op := uint8(lfInc)
+		if in.op == opIncR32 {
+			a.incR(hRAX)
+		} else {
+			a.decR(hRAX)
+			op = lfDec
+		}
+		j.setLazy(op, hRAX, hRDX, 0, true, 1)
+		a.st(jr(in.reg), hRAX)
+	case opShlRI32, opShrRI32, opSarRI32:
+		n, op := uint8(4), lfShl
+		if in.op == opShrRI32 {
+			n, op = 5, lfShr
+		} else if in.op == opSarRI32 {
+			n, op = 7, lfSar
+		}
+		a.ld(hRDX, jr(in.rm))
+		a.movRR(hRAX, hRDX)
+		a.shRI(n, hRAX, uint8(in.imm))
+		j.setLazy(op, hRAX, hRDX, 0, true, in.imm)
+		a.st(jr(in.rm), hRAX)
+	case opShlRCL32, opShrRCL32:
+		n, op := uint8(4), lfShl
+		if in.op == opShrRCL32 {
+			n, op = 5, lfShr
+		}
+		a.ld(hRCX, jr(uint8(ECX)))
+		a.aluRI(4, hRCX, 31)
+		skip := a.jcc(0x4) // count 0: nothing changes
+		a.ld(hRDX, jr(in.rm))
+		a.movRR(hRAX, hRDX)
+		a.shRCL(n, hRAX)
+		a.stImm(joLOp, uint32(op))
+		a.st(joLRes, hRAX)
+		a.st(joLA, hRDX)
+		a.st(joLB, hRCX)
+		a.st(jr(in.rm), hRAX)
+		a.patch(skip, a.pos())
+		j.fl = jflags{} // either producer, decided at run time
+	case opRolRI32, opRorRI32:
+		n, op := uint8(0), lfRol
+		if in.op == opRorRI32 {
+			n, op = 1, lfRor
+		}
+		a.ld(hRAX, jr(in.rm))
+		a.shRI(n, hRAX, uint8(in.imm))
+		a.stImm16(joLRopSh, uint16(op)) // rop, rsh = 0
+		a.st(joLRres, hRAX)
+		a.st(jr(in.rm), hRAX)
+		if j.fl.known {
+			j.fl.rop = op
+		}
+	case 0xF7: // not, neg r32
+		if in.mem || in.size != 4 || in.reg != 2 && in.reg != 3 {
+			return false, false
+		}
+		a.ld(hRCX, jr(in.rm))
+		if in.reg == 2 {
+			a.byte1(0xF7, 0xD1) // not ecx
+			a.st(jr(in.rm), hRCX)
+			break
+		}
+		a.movRI(hRDX, 0)
+		a.movRR(hRAX, hRDX)
+		a.aluRR(jSub, hRAX, hRCX)
+		j.setLazy(lfSub, hRAX, hRDX, hRCX, false, 0)
+		a.st(jr(in.rm), hRAX)
+	case 0xFF: // inc, dec m32
+		if !in.mem || in.size != 4 || in.reg > 1 {
+			return false, false
+		}
+		j.keepCF(k)
+		j.ea(in)
+		j.access(k, in.seg, 4, jRMW)
+		a.ldRAM32(hRDX)
+		a.movRR(hRAX, hRDX)
+		op := uint8(lfInc)
+		if in.reg == 0 {
+			a.incR(hRAX)
+		} else {
+			a.decR(hRAX)
+			op = lfDec
+		}
+		a.stRAM32(hRAX)
+		j.setLazy(op, hRAX, hRDX, 0, true, 1)
+	case opAlu8RR:
+		// the interpreter's 8-bit forms: operands and result shifted
+		// left by 24 into the lazy record (flags.go)
+		hop, op := uint8(0), uint8(0)
+		switch in.imm2 {
+		case 0:
+			hop, op = jAdd, lfAdd
+		case 1:
+			hop, op = jOr, lfLogic
+		case 4, 12:
+			hop, op = jAnd, lfLogic
+		case 5, 7:
+			hop, op = jSub, lfSub
+		case 6:
+			hop, op = jXor, lfLogic
+		default:
+			return false, false // adc/sbb
+		}
+		j.get8(hRDX, in.rm)
+		j.get8(hRCX, in.reg)
+		a.shRI(4, hRDX, 24)
+		a.shRI(4, hRCX, 24)
+		a.movRR(hRAX, hRDX)
+		a.aluRR(hop, hRAX, hRCX)
+		j.setLazy(op, hRAX, hRDX, hRCX, false, 0)
+		a.stImm(joLOp, uint32(op)|24<<8)
+		j.fl.sh = 24
+		if in.imm2 != 7 && in.imm2 != 12 {
+			// set8: the byte register's other bits stay
+			a.shRI(5, hRAX, 24)
+			sh := (in.rm & 4) << 1
+			if sh != 0 {
+				a.shRI(4, hRAX, sh)
+			}
+			a.ld(hRDX, jr(in.rm&3))
+			a.aluRI(4, hRDX, ^(uint32(0xFF) << sh))
+			a.aluRR(jOr, hRDX, hRAX)
+			a.st(jr(in.rm&3), hRDX)
+		}
+	case opMovzx8RR:
+		a.ld(hRAX, jr(in.rm&3))
+		if in.rm&4 != 0 {
+			a.shRI(5, hRAX, 8)
+		}
+		a.movzxB(hRAX, hRAX)
+		a.st(jr(in.reg), hRAX)
+	case opMovLoad32, opMovzx8Load, opMovzx16Load:
+		n := uint32(4)
+		switch in.op {
+		case opMovzx8Load:
+			n = 1
+		case opMovzx16Load:
+			n = 2
+		}
+		j.ea(in)
+		j.access(k, in.seg, n, jRead)
+		switch n {
+		case 4:
+			a.ldRAM32(hRAX)
+		case 2:
+			a.ldRAM16(hRAX)
+		default:
+			a.ldRAM8(hRAX)
+		}
+		a.st(jr(in.reg), hRAX)
+	case opAluLoad32:
+		hop, op := uint8(0), uint8(0)
+		switch in.imm2 & 7 {
+		case 7:
+			hop, op = jSub, lfSub
+		case 5:
+			hop, op = jSub, lfSub
+		case 0:
+			hop, op = jAdd, lfAdd
+		case 6:
+			hop, op = jXor, lfLogic
+		case 4:
+			hop, op = jAnd, lfLogic
+		case 1:
+			hop, op = jOr, lfLogic
+		default:
+			return false, false // adc/sbb
+		}
+		j.ea(in)
+		j.access(k, in.seg, 4, jRead)
+		a.ldRAM32(hRCX) // b
+		a.ld(hRDX, jr(in.reg))
+		a.movRR(hRAX, hRDX)
+		a.aluRR(hop, hRAX, hRCX)
+		j.setLazy(op, hRAX, hRDX, hRCX, false, 0)
+		if in.imm2&7 != 7 {
+			a.st(jr(in.reg), hRAX)
+		}
+	case opMovStore32, opMovStore8:
+		n := uint32(4)
+		if in.op == opMovStore8 {
+			n = 1
+		}
+		j.ea(in)
+		j.access(k, in.seg, n, jWrite)
+		if n == 4 {
+			a.ld(hRDX, jr(in.reg))
+			a.stRAM32(hRDX)
+		} else {
+			a.ld(hRDX, jr(in.reg&3))
+			if in.reg&4 != 0 {
+				a.shRI(5, hRDX, 8)
+			}
+			a.stRAM8(hRDX)
+		}
+	case opPushR32:
+		a.ld(hRAX, jr(uint8(ESP)))
+		a.aluRI(5, hRAX, 4)
+		j.access(k, uint8(SS), 4, jWrite)
+		a.ld(hRDX, jr(in.reg))
+		a.stRAM32(hRDX)
+		a.ld(hRAX, jr(uint8(ESP)))
+		a.aluRI(5, hRAX, 4)
+		a.st(jr(uint8(ESP)), hRAX)
+	case opPopR32:
+		a.ld(hRAX, jr(uint8(ESP)))
+		j.access(k, uint8(SS), 4, jRead)
+		a.ldRAM32(hRDX)
+		a.ld(hRAX, jr(uint8(ESP)))
+		a.aluRI(0, hRAX, 4)
+		a.st(jr(uint8(ESP)), hRAX)
+		a.st(jr(in.reg), hRDX)
+	case opJzFast, opJccFast:
+		// EIP is only set when the jump is taken (runLoop's fast case sets
+		// it either way, but the next instruction does not read it)
+		if !j.cond(k, in.reg) {
+			return false, false
+		}
+		e := &jexit{eipOff: uint32(in.end) + in.imm, ret: uint64(k+1) | jitFinished}
+		j.outs = append(j.outs, e)
+		j.jccTo(in.reg, e)
+	case opJmpRel:
+		j.exitInline(uint32(in.end)+in.imm, uint64(k+1)|jitFinished)
+		return true, true
+	default:
+		return false, false
+	}
+	return true, false
+}
+
+// get8 loads byte register n (get8) into host register r.
+func (j *jcomp) get8(r uint8, n uint8) {
+	j.a.ld(r, jr(n&3))
+	if n&4 != 0 {
+		j.a.shRI(5, r, 8)
+	}
+	j.a.movzxB(r, r)
+}
+
+func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// jitDefault: translation is on unless LGDBG_JIT=0 (for A/B measurements
+// and to rule the translator out when hunting a bug).
+var jitDefault = jitHost && os.Getenv("LGDBG_JIT") != "0"
+
+// SetTranslate turns the block translator on or off (it is on by default
+// where the host has one). Off, every instruction is interpreted; the
+// guest cannot tell the difference.
+func (c *CPU) SetTranslate(on bool) { c.jitOff = !on || !jitHost }
+
+// jitFor returns blk's translated code, translating it once it is hot, or
+// 0 to interpret it.
+func (c *CPU) jitFor(b *block) uintptr {
+	if b.jitCode != 0 && b.jitGen == c.jit.gen {
+		return b.jitCode
+	}
+	if b.jitNo || b.nolink {
+		return 0
+	}
+	if b.jitRuns++; b.jitRuns < jitThreshold {
+		return 0
+	}
+	if c.jit == nil {
+		c.jit = newJITArena()
+	}
+	code := translate(b)
+	if code == nil || c.jit.bad {
+		b.jitNo = true
+		return 0
+	}
+	b.jitCode = c.jit.place(code)
+	b.jitGen = c.jit.gen
+	b.jitNo = b.jitCode == 0
+	return b.jitCode
+}

@@ -1,0 +1,15 @@
+//go:build !amd64
+
+package cpu
+
+const jitHost = false
+
+func jitCall(code, cpu uintptr) uint64 { panic("no block translator on this host") }
+
+type jitArena struct {
+	gen uint32
+	bad bool
+}
+
+func newJITArena() *jitArena                  { return &jitArena{bad: true} }
+func (j *jitArena) place(code []byte) uintptr { return 0 }

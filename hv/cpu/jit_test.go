@@ -1,0 +1,228 @@
+package cpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestJITMatchesInterpreter runs random loops of the forms the block
+// translator knows, mixed with forms it does not, once interpreted and once
+// with translation on, and wants the same architectural state (SaveState:
+// registers, lazy flags, EIP, retired count), the same exits and the same
+// memory after every Run. The loops run 40 times, so their blocks get hot
+// and are translated; the runs are cut into random budgets, so translated
+// blocks meet truncated ones; the memory operands reach across page ends,
+// into the code page (a store the write TLB never takes) and, through an
+// index, sometimes past RAM (a fault in the middle of a block).
+func TestJITMatchesInterpreter(t *testing.T) {
+	if !jitHost {
+		t.Skip("no block translator on this host")
+	}
+	const programs = 150
+	var srcs []string
+	rng := rand.New(rand.NewPCG(13, 42))
+	for range programs {
+		srcs = append(srcs, jitProgram(rng))
+	}
+	for i, src := range srcs {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			code := asm(t, 0x10000, src)
+			seed := uint64(i)
+			interp := jitRun(t, code, false, seed)
+			jit := jitRun(t, code, true, seed)
+			if len(interp) != len(jit) {
+				t.Fatalf("%d stops interpreted, %d translated", len(interp), len(jit))
+			}
+			translated := jit[len(jit)-1].translated
+			for k := range interp {
+				jit[k].translated = 0
+				if !reflect.DeepEqual(interp[k], jit[k]) {
+					t.Fatalf("stop %d differs:\ninterpreted %s\ntranslated  %s\nprogram:\n%s", k, interp[k], jit[k], src)
+				}
+			}
+			if last := jit[len(jit)-1].exit; translated == 0 && last.Reason == ExitTrap && last.Vector == 0x1f {
+				// (a program that faults early may never get hot)
+				t.Fatalf("no block was translated:\n%s", src)
+			}
+		})
+	}
+}
+
+// jitStop is everything compared after one Run.
+type jitStop struct {
+	exit       Exit
+	state      *State
+	regs       [8]uint32
+	eflags     uint32
+	data       string // the data pages and the code page, hex
+	translated int    // blocks with a translation (not compared)
+}
+
+func (s jitStop) String() string {
+	return fmt.Sprintf("exit %+v icount %d eip %#x regs %x eflags %#x", s.exit, s.state.c.icount, s.state.c.eip, s.regs, s.eflags)
+}
+
+// jitRun runs code to its end in random budgets.
+func jitRun(t *testing.T, code []byte, translate bool, seed uint64) []jitStop {
+	e := newEnv(t)
+	e.c.SetTranslate(translate)
+	e.load(0x10000, code)
+	e.c.SetEIP(0x10000)
+	e.c.SetReg(ESP, 0x80000)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var stops []jitStop
+	for range 100000 {
+		ex := e.c.Run(uint64(1 + rng.IntN(400)))
+		s := jitStop{exit: ex, state: e.c.SaveState(), eflags: e.c.EFLAGS()}
+		for r := range s.regs {
+			s.regs[r] = e.c.Reg(Reg(r))
+		}
+		var b strings.Builder
+		for _, pa := range []uint32{0x10000, 0x200000, 0x201000, 0x202000} {
+			page := make([]byte, 4096)
+			e.m.ReadBytes(pa, page)
+			fmt.Fprintf(&b, "%x", page)
+		}
+		s.data = b.String()
+		for _, p := range e.c.pages {
+			if p == nil {
+				continue
+			}
+			for _, blk := range p.blocks {
+				if blk != nil && blk.jitCode != 0 {
+					s.translated++
+				}
+			}
+		}
+		stops = append(stops, s)
+		if ex.Reason != ExitBudget {
+			return stops
+		}
+	}
+	t.Fatal("program did not end")
+	return nil
+}
+
+// jitProgram is a random loop body between a set-up and the loop's count
+// in memory (decl, jnz): EBX points at the data pages and is never a
+// destination; ESP only moves by balanced push/pop.
+func jitProgram(rng *rand.Rand) string {
+	dst := []string{"eax", "ecx", "edx", "esi", "edi", "ebp"}
+	src := append(dst, "ebx", "esp")
+	b8 := []string{"al", "cl", "dl", "ah", "ch", "dh"}
+	src8 := append(b8, "bl", "bh")
+	alu := []string{"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"}
+	cc := []string{"o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"}
+	pick := func(l []string) string { return l[rng.IntN(len(l))] }
+	imm := func() uint32 {
+		switch rng.IntN(4) {
+		case 0:
+			return uint32(rng.IntN(8))
+		case 1:
+			return uint32(int32(int8(rng.Uint32())))
+		case 2:
+			return 0x80000000 - uint32(rng.IntN(3))
+		}
+		return rng.Uint32()
+	}
+	disp := func() uint32 {
+		switch rng.IntN(6) {
+		case 0:
+			return 0xFFD + uint32(rng.IntN(3)) // crosses into the next page
+		case 1:
+			return 0x1FFE
+		}
+		return uint32(rng.IntN(0x2FF0)) &^ 3
+	}
+	var body []string
+	n := 2 + rng.IntN(30)
+	pushed := 0
+	for len(body) < n {
+		var s string
+		switch rng.IntN(30) {
+		case 0:
+			s = fmt.Sprintf("mov %%%s, %%%s", pick(src), pick(dst))
+		case 1:
+			s = fmt.Sprintf("mov $%#x, %%%s", imm(), pick(dst))
+		case 2, 3:
+			s = fmt.Sprintf("%s %%%s, %%%s", pick(alu), pick(src), pick(dst))
+		case 4, 5:
+			s = fmt.Sprintf("%sl $%#x, %%%s", pick(alu), imm(), pick(dst))
+		case 6:
+			s = fmt.Sprintf("test %%%s, %%%s", pick(src), pick(dst))
+		case 7:
+			s = fmt.Sprintf("%s %%%s", pick([]string{"inc", "dec", "not", "neg"}), pick(dst))
+		case 8:
+			s = fmt.Sprintf("%sl $%d, %%%s", pick([]string{"shl", "shr", "sar", "rol", "ror"}), rng.IntN(33), pick(dst))
+		case 9:
+			s = fmt.Sprintf("%sl %%cl, %%%s", pick([]string{"shl", "shr", "sar"}), pick([]string{"eax", "edx", "esi", "edi", "ebp"}))
+		case 10:
+			s = fmt.Sprintf("lea %d(%%%s,%%%s,%d), %%%s", int32(imm()), pick(src), pick(dst), 1<<rng.IntN(4), pick(dst))
+		case 11, 12:
+			s = fmt.Sprintf("mov %#x(%%ebx), %%%s", disp(), pick(dst))
+		case 13, 14:
+			s = fmt.Sprintf("mov %%%s, %#x(%%ebx)", pick(src), disp())
+		case 15:
+			s = fmt.Sprintf("%s %#x(%%ebx), %%%s", pick([]string{"movzbl", "movzwl"}), disp(), pick(dst))
+		case 16:
+			s = fmt.Sprintf("movb %%%s, %#x(%%ebx)", pick(src8), disp())
+		case 17:
+			s = fmt.Sprintf("%s %#x(%%ebx), %%%s", pick(alu), disp(), pick(dst))
+		case 18:
+			s = fmt.Sprintf("%sl %#x(%%ebx)", pick([]string{"inc", "dec"}), disp())
+		case 19:
+			s = fmt.Sprintf("push %%%s", pick(src))
+			pushed++
+		case 20:
+			if pushed > 0 {
+				s = fmt.Sprintf("pop %%%s", pick(dst))
+				pushed--
+			}
+		case 21:
+			s = fmt.Sprintf("%sb %%%s, %%%s", pick(append(alu, "test")), pick(src8), pick(b8))
+		case 22, 23:
+			s = fmt.Sprintf("j%s 1f\n  %s %%%s, %%%s\n1:", pick(cc), pick(alu), pick(src), pick(dst))
+		case 24:
+			s = fmt.Sprintf("movzbl %%%s, %%%s", pick(src8), pick(dst))
+		case 25:
+			s = fmt.Sprintf("set%s %%%s", pick(cc), pick(b8))
+		case 26:
+			s = fmt.Sprintf("cmov%s %%%s, %%%s", pick(cc), pick(src), pick(dst))
+		case 27:
+			s = fmt.Sprintf("mov %%%s, scratch+%d", pick(src), 4*rng.IntN(16))
+		case 28:
+			r := pick(dst)
+			s = fmt.Sprintf("and $0x1ffc, %%%s\n  mov (%%ebx,%%%s,1), %%%s", r, r, pick(dst))
+		case 29:
+			s = pick([]string{"clc", "stc", "cmc"})
+		}
+		if s != "" {
+			body = append(body, s)
+		}
+	}
+	if rng.IntN(4) == 0 {
+		// an index that may leave RAM: a #PF in the middle of a block
+		at := rng.IntN(len(body) + 1)
+		body = append(body[:at], append([]string{fmt.Sprintf("mov (%%ebx,%%%s,1), %%%s", pick(dst), pick(dst))}, body[at:]...)...)
+	}
+	for ; pushed > 0; pushed-- {
+		body = append(body, "pop %"+pick(dst))
+	}
+	var p strings.Builder
+	fmt.Fprintf(&p, "  mov $0x200000, %%ebx\n  movl $40, 0x2ff0(%%ebx)\n")
+	for _, r := range dst {
+		fmt.Fprintf(&p, "  mov $%#x, %%%s\n", imm(), r)
+	}
+	// the loop's block starts with two forms the translator knows (a block
+	// is only translated from its start, and only two or more)
+	p.WriteString("2:\n  mov %ebx, %eax\n  add $4, %eax\n")
+	for _, s := range body {
+		p.WriteString("  " + s + "\n")
+	}
+	// scratch shares the code page but not its 64-byte decode chunks
+	p.WriteString("  decl 0x2ff0(%ebx)\n  jnz 2b\n  " + hlt + "\n.balign 256\nscratch:\n  .space 64\n")
+	return p.String()
+}

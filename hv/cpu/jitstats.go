@@ -1,0 +1,61 @@
+//go:build jitstats
+
+// Translator statistics for tuning (go build -tags jitstats, then run with
+// LGDBG_JITSTATS=1): how many instructions ran translated, and which
+// instructions the translated runs stopped before, weighted by the block
+// instructions interpreted after them.
+
+package cpu
+
+import (
+	"fmt"
+	"os"
+	"sort"
+)
+
+var jitStatsOn = os.Getenv("LGDBG_JITSTATS") != ""
+
+var jitStopOps = map[uint16]int{}
+var jitRetired, jitSide, jitFin uint64
+
+func jitStat(b *block, r uint64) {
+	k := int(uint32(r))
+	jitRetired += uint64(k)
+	if r&jitFinished != 0 {
+		jitFin++
+		return
+	}
+	jitSide++
+	in := &b.insns[k]
+	key := in.op
+	if in.op == 0xFF || in.op == 0xF7 {
+		key = in.op<<4 | uint16(in.reg)
+		if in.mem {
+			key |= 8
+		}
+	}
+	jitStopOps[key] += len(b.insns) - k
+}
+
+// JITStatsDump prints the statistics to stderr.
+func JITStatsDump(total uint64) {
+	if !jitStatsOn {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "jit retired %d of %d (%.1f%%), finished %d, side %d\n", jitRetired, total, 100*float64(jitRetired)/float64(total), jitFin, jitSide)
+	type kv struct {
+		op uint16
+		n  int
+	}
+	var l []kv
+	for op, n := range jitStopOps {
+		l = append(l, kv{op, n})
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].n > l[j].n })
+	for i, e := range l {
+		if i > 25 {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "  stop op %#x: %d insns after\n", e.op, e.n)
+	}
+}
