@@ -105,6 +105,7 @@ type CPU struct {
 	// hot) and whether translation is off (SetTranslate)
 	jit    *jitArena
 	jitOff bool
+	jitTmp uint32 // translated code's spill slot
 	// backing arrays of sealed instruction runs made per Run: the
 	// scratch block's and a block's first n instructions (see seal)
 	scratchBuf [2]insn

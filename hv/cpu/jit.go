@@ -55,6 +55,7 @@ var (
 	joLB     = joLazy + unsafe.Offsetof(lazyFlags{}.b)
 	joLRres  = joLazy + unsafe.Offsetof(lazyFlags{}.rres)
 	joLRopSh = joLRop // rop and rsh, stored as one word
+	joTmp    = unsafe.Offsetof(CPU{}.jitTmp)
 )
 
 // The lazy record's four leading bytes (op, sh, rop, rsh) are stored as one
@@ -572,17 +573,140 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		a.stImm(joLOp, uint32(op)|24<<8)
 		j.fl.sh = 24
 		if in.imm2 != 7 && in.imm2 != 12 {
-			// set8: the byte register's other bits stay
 			a.shRI(5, hRAX, 24)
-			sh := (in.rm & 4) << 1
-			if sh != 0 {
-				a.shRI(4, hRAX, sh)
-			}
-			a.ld(hRDX, jr(in.rm&3))
-			a.aluRI(4, hRDX, ^(uint32(0xFF) << sh))
-			a.aluRR(jOr, hRDX, hRAX)
-			a.st(jr(in.rm&3), hRDX)
+			j.set8(in.rm, hRAX)
 		}
+	case opcNop:
+	case 0x88, 0x89, 0x8A, 0x8B: // the moves specialise leaves: byte and word
+		dst, src := in.rm, in.reg
+		if in.op >= 0x8A {
+			dst, src = src, dst
+		}
+		switch {
+		case in.mem && in.size == 2 && in.op == 0x89:
+			j.ea(in)
+			j.access(k, in.seg, 2, jWrite)
+			a.ld(hRDX, jr(in.reg))
+			a.byte1(0x66, 0x89, hRDX<<3|4, 0x0E) // mov [rsi+rcx], dx
+		case in.mem && in.size == 2 && in.op == 0x8B:
+			j.ea(in)
+			j.access(k, in.seg, 2, jRead)
+			a.ldRAM16(hRAX)
+			j.setReg16(in.reg, hRAX)
+		case in.mem:
+			return false, false
+		case in.size == 1:
+			j.get8(hRAX, src)
+			j.set8(dst, hRAX)
+		case in.size == 2:
+			a.ld(hRAX, jr(src))
+			a.movzxW(hRAX, hRAX)
+			j.setReg16(dst, hRAX)
+		default:
+			return false, false
+		}
+	case 0xC6, 0xC7: // mov m, imm
+		if !in.mem || in.size == 2 {
+			return false, false
+		}
+		n := uint32(in.size)
+		j.ea(in)
+		j.access(k, in.seg, n, jWrite)
+		a.movRI(hRDX, in.imm)
+		if n == 4 {
+			a.stRAM32(hRDX)
+		} else {
+			a.stRAM8(hRDX)
+		}
+	case 0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85, 0x81, 0x83:
+		// ALU m32, r32 / m32, imm: read-modify-write, or a read for cmp
+		// and test (exec.go's ALU cases)
+		if !in.mem || in.size != 4 {
+			return false, false
+		}
+		op := uint8(in.op >> 3)
+		if in.op >= 0x81 {
+			op = in.reg
+		}
+		if in.op == 0x85 {
+			op = 4
+		}
+		if op == 2 || op == 3 {
+			return false, false // adc/sbb
+		}
+		write := op != 7 && in.op != 0x85
+		j.ea(in)
+		kind := jRead
+		if write {
+			kind = jRMW
+		}
+		j.access(k, in.seg, 4, kind)
+		a.ldRAM32(hRDX)
+		a.movRR(hRAX, hRDX)
+		if in.op >= 0x81 {
+			n := op
+			if n == 7 {
+				n = 5 // cmp as sub: the lazy record wants the difference
+			}
+			a.aluRI(n, hRAX, in.imm)
+		} else {
+			a.aluM([8]uint8{0: jAdd, 1: jOr, 4: jAnd, 5: jSub, 6: jXor, 7: jSub}[op], hRAX, jr(in.reg))
+		}
+		if write {
+			a.stRAM32(hRAX)
+		}
+		lf := [8]uint8{0: lfAdd, 1: lfLogic, 4: lfLogic, 5: lfSub, 6: lfLogic, 7: lfSub}[op]
+		if in.op >= 0x81 {
+			j.setLazy(lf, hRAX, hRDX, 0, true, in.imm)
+		} else {
+			a.ld(hRCX, jr(in.reg))
+			j.setLazy(lf, hRAX, hRDX, hRCX, false, 0)
+		}
+	case opMovzx16RR:
+		a.ld(hRAX, jr(in.rm))
+		a.movzxW(hRAX, hRAX)
+		a.st(jr(in.reg), hRAX)
+	case opTestRI32:
+		a.ld(hRAX, jr(in.rm))
+		a.aluRI(4, hRAX, in.imm)
+		j.setLazy(lfLogic, hRAX, 0, 0, true, 0)
+	case opSetccR8:
+		if !j.cond(k, uint8(in.imm2)) {
+			return false, false
+		}
+		a.setcc(uint8(in.imm2), hRAX)
+		a.movzxB(hRAX, hRAX)
+		j.set8(in.rm, hRAX)
+	case opCmovRR32:
+		if !j.cond(k, uint8(in.imm2)) {
+			return false, false
+		}
+		skip := a.jcc(uint8(in.imm2) ^ 1)
+		a.ld(hRAX, jr(in.rm))
+		a.st(jr(in.reg), hRAX)
+		a.patch(skip, a.pos())
+	case opMovsB:
+		// runLoop's fMovsB: forward, ES without checks, both TLBs hit
+		a.byte1(0xF7)
+		a.modrmCPU(0, uint32(joFlags))
+		a.u32(FlagDF) // test dword [flags], DF
+		j.jccTo(ccNE, j.sideExit(k))
+		a.cmpByteZero(joSchkW + uintptr(ES))
+		j.jccTo(ccNE, j.sideExit(k))
+		a.ld(hRAX, jr(uint8(ESI)))
+		j.access(k, in.seg, 1, jRead)
+		a.ldRAM8(hRDX)
+		a.st(joTmp, hRDX)
+		a.ld(hRAX, jr(uint8(EDI)))
+		j.access(k, uint8(ES), 1, jWrite)
+		a.ld(hRDX, joTmp)
+		a.stRAM8(hRDX)
+		a.ld(hRAX, jr(uint8(ESI)))
+		a.incR(hRAX)
+		a.st(jr(uint8(ESI)), hRAX)
+		a.ld(hRAX, jr(uint8(EDI)))
+		a.incR(hRAX)
+		a.st(jr(uint8(EDI)), hRAX)
 	case opMovzx8RR:
 		a.ld(hRAX, jr(in.rm&3))
 		if in.rm&4 != 0 {
@@ -687,6 +811,30 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		return false, false
 	}
 	return true, false
+}
+
+// set8 stores the low byte of host register r (bits above it clear; r is
+// not RDX) into byte register n, as set8 does.
+func (j *jcomp) set8(n uint8, r uint8) {
+	a := &j.a
+	sh := (n & 4) << 1
+	if sh != 0 {
+		a.shRI(4, r, sh)
+	}
+	a.ld(hRDX, jr(n&3))
+	a.aluRI(4, hRDX, ^(uint32(0xFF) << sh))
+	a.aluRR(jOr, hRDX, r)
+	a.st(jr(n&3), hRDX)
+}
+
+// setReg16 stores host register r (zero-extended from 16 bits; not RDX)
+// into the low half of guest register n, as setReg does for size 2.
+func (j *jcomp) setReg16(n uint8, r uint8) {
+	a := &j.a
+	a.ld(hRDX, jr(n))
+	a.aluRI(4, hRDX, 0xFFFF0000)
+	a.aluRR(jOr, hRDX, r)
+	a.st(jr(n), hRDX)
 }
 
 // get8 loads byte register n (get8) into host register r.

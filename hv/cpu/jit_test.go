@@ -40,7 +40,7 @@ func TestJITMatchesInterpreter(t *testing.T) {
 			for k := range interp {
 				jit[k].translated = 0
 				if !reflect.DeepEqual(interp[k], jit[k]) {
-					t.Fatalf("stop %d differs:\ninterpreted %s\ntranslated  %s\nprogram:\n%s", k, interp[k], jit[k], src)
+					t.Fatalf("stop %d differs:\ninterpreted %s\ntranslated  %s\n%s\nprogram:\n%s", k, interp[k], jit[k], jitDiff(interp[k], jit[k]), src)
 				}
 			}
 			if last := jit[len(jit)-1].exit; translated == 0 && last.Reason == ExitTrap && last.Vector == 0x1f {
@@ -63,6 +63,21 @@ type jitStop struct {
 
 func (s jitStop) String() string {
 	return fmt.Sprintf("exit %+v icount %d eip %#x regs %x eflags %#x", s.exit, s.state.c.icount, s.state.c.eip, s.regs, s.eflags)
+}
+
+// jitDiff says where two stops differ beyond their String.
+func jitDiff(a, b jitStop) string {
+	var d []string
+	if a.state.c.lazy != b.state.c.lazy || a.state.c.flags != b.state.c.flags {
+		d = append(d, fmt.Sprintf("lazy %+v flags %#x / %+v flags %#x", a.state.c.lazy, a.state.c.flags, b.state.c.lazy, b.state.c.flags))
+	}
+	for i := 0; i < len(a.data) && i < len(b.data); i += 2 {
+		if a.data[i:i+2] != b.data[i:i+2] {
+			d = append(d, fmt.Sprintf("memory byte %d of the compared pages: %s / %s", i/2, a.data[i:i+2], b.data[i:i+2]))
+			break
+		}
+	}
+	return strings.Join(d, "\n")
 }
 
 // jitRun runs code to its end in random budgets.
@@ -142,7 +157,7 @@ func jitProgram(rng *rand.Rand) string {
 	pushed := 0
 	for len(body) < n {
 		var s string
-		switch rng.IntN(30) {
+		switch rng.IntN(40) {
 		case 0:
 			s = fmt.Sprintf("mov %%%s, %%%s", pick(src), pick(dst))
 		case 1:
@@ -197,7 +212,35 @@ func jitProgram(rng *rand.Rand) string {
 			r := pick(dst)
 			s = fmt.Sprintf("and $0x1ffc, %%%s\n  mov (%%ebx,%%%s,1), %%%s", r, r, pick(dst))
 		case 29:
-			s = pick([]string{"clc", "stc", "cmc"})
+			s = pick([]string{"clc", "stc", "cmc", "nop", "pause"})
+		case 30:
+			s = fmt.Sprintf("movb %%%s, %%%s", pick(src8), pick(b8))
+		case 31:
+			w := []string{"ax", "cx", "dx", "si", "di", "bp"}
+			switch rng.IntN(3) {
+			case 0:
+				s = fmt.Sprintf("movw %%%s, %%%s", pick(w), pick(w))
+			case 1:
+				s = fmt.Sprintf("movw %%%s, %#x(%%ebx)", pick(w), disp())
+			default:
+				s = fmt.Sprintf("movw %#x(%%ebx), %%%s", disp(), pick(w))
+			}
+		case 32:
+			s = fmt.Sprintf("%s $%#x, %#x(%%ebx)", pick([]string{"movl", "movb"}), imm(), disp())
+		case 33:
+			s = fmt.Sprintf("%s %%%s, %#x(%%ebx)", pick(append(alu, "test")), pick(src), disp())
+		case 34:
+			s = fmt.Sprintf("%sl $%#x, %#x(%%ebx)", pick(alu), imm(), disp())
+		case 35:
+			s = fmt.Sprintf("movzwl %%%s, %%%s", pick([]string{"ax", "cx", "dx", "si", "bx"}), pick(dst))
+		case 36:
+			s = fmt.Sprintf("test $%#x, %%%s", imm(), pick(dst))
+		case 37:
+			s = fmt.Sprintf("lea %#x(%%ebx), %%esi\n  lea %#x(%%ebx), %%edi\n  movsb", disp(), disp())
+		case 38:
+			s = pick([]string{"cld", "std"})
+		case 39:
+			s = fmt.Sprintf("movb $%d, %%%s\n  rol%s %%cl, %%%s", rng.IntN(40), "cl", "l", pick([]string{"eax", "edx", "esi"}))
 		}
 		if s != "" {
 			body = append(body, s)

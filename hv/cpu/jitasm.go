@@ -114,6 +114,9 @@ func (a *jasm) leaDisp8(dst, src uint8, d int8) { a.byte1(0x8D, 0x40|dst<<3|src,
 func (a *jasm) setcc(cc uint8, r uint8) { a.byte1(0x0F, 0x90|cc, 0xC0|r) }
 func (a *jasm) movzxB(dst, src uint8)   { a.byte1(0x0F, 0xB6, 0xC0|dst<<3|src) }
 
+// movzxW: movzx r32, r16
+func (a *jasm) movzxW(dst, src uint8) { a.byte1(0x0F, 0xB7, 0xC0|dst<<3|src) }
+
 // ldB: movzx r32, byte [rdi+off]
 func (a *jasm) ldB(r uint8, off uintptr) { a.byte1(0x0F, 0xB6); a.modrmCPU(r, uint32(off)) }
 
