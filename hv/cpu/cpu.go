@@ -106,6 +106,12 @@ type CPU struct {
 	jit    *jitArena
 	jitOff bool
 	jitTmp uint32 // translated code's spill slot
+	// translated blocks by handle (a chained run reports the block it
+	// ended in as jitCur, its handle), and the link cell of the last
+	// finished exit, to fill with the block run next (see jitLink)
+	jitBlks []*block
+	jitCur  uint32
+	jitLink uint32
 	// backing arrays of sealed instruction runs made per Run: the
 	// scratch block's and a block's first n instructions (see seal)
 	scratchBuf [2]insn

@@ -56,6 +56,11 @@ var (
 	joLRres  = joLazy + unsafe.Offsetof(lazyFlags{}.rres)
 	joLRopSh = joLRop // rop and rsh, stored as one word
 	joTmp    = unsafe.Offsetof(CPU{}.jitTmp)
+	joGen    = unsafe.Offsetof(CPU{}.gen)
+	joICount = unsafe.Offsetof(CPU{}.icount)
+	joStopAt = unsafe.Offsetof(CPU{}.stopAt)
+	joStop   = unsafe.Offsetof(CPU{}.stopReq) // atomic.Bool's word
+	joCur    = unsafe.Offsetof(CPU{}.jitCur)
 )
 
 // The lazy record's four leading bytes (op, sh, rop, rsh) are stored as one
@@ -86,14 +91,42 @@ type jflags struct {
 }
 
 // jexit is an out-of-line exit: it sets EIP to the block's start plus
-// eipOff and returns ret.
+// eipOff and returns ret; a finished exit (ret has jitFinished) first tries
+// to chain straight into the next block's translation through its link.
 type jexit struct {
 	at     []int // jump displacements to patch to the stub
 	eipOff uint32
 	ret    uint64
 }
 
+// jitLink is a finished exit's link to the translation that ran after it
+// last time, filled by runLoop (linkExit). The exit's code chains through
+// it only while it is valid (gen is the CPU's chain-link generation, as for
+// the interpreter's block links, and EIP is eip), and only when the next
+// block fits in the budget and no stop was requested; otherwise it returns
+// to runLoop. The layout is wired into finish.
+type jitLink struct {
+	eip    uint32
+	n      uint32 // the next block's instruction count
+	gen    uint64
+	code   uintptr
+	handle uint32 // the next block's index in c.jitBlks, plus one
+	_      uint32
+}
+
+const (
+	_ uintptr = unsafe.Offsetof(jitLink{}.n) - 4
+	_ uintptr = 4 - unsafe.Offsetof(jitLink{}.n)
+	_ uintptr = unsafe.Offsetof(jitLink{}.gen) - 8
+	_ uintptr = 8 - unsafe.Offsetof(jitLink{}.gen)
+	_ uintptr = unsafe.Offsetof(jitLink{}.code) - 16
+	_ uintptr = 16 - unsafe.Offsetof(jitLink{}.code)
+	_ uintptr = unsafe.Offsetof(jitLink{}.handle) - 24
+	_ uintptr = 24 - unsafe.Offsetof(jitLink{}.handle)
+)
+
 type jcomp struct {
+	arena *jitArena
 	a     jasm
 	insns []insn
 	fl    jflags
@@ -123,8 +156,8 @@ const (
 
 // translate builds the host code for blk's leading translatable run, or
 // returns nil when it would be too short to pay for its call.
-func translate(blk *block) []byte {
-	j := &jcomp{insns: blk.insns, side: map[int]*jexit{}}
+func translate(arena *jitArena, blk *block) []byte {
+	j := &jcomp{arena: arena, insns: blk.insns, side: map[int]*jexit{}}
 	k := 0
 	finished := false
 	for k < len(j.insns) {
@@ -145,7 +178,7 @@ func translate(blk *block) []byte {
 		if k == len(j.insns) {
 			// the block ends without a jump (page end, length limit)
 			last := &j.insns[k-1]
-			j.exitInline(uint32(last.end), uint64(k)|jitFinished)
+			j.finish(uint32(last.end), k)
 		} else {
 			e := j.sideExit(k)
 			e.at = append(e.at, j.a.jmp())
@@ -155,9 +188,53 @@ func translate(blk *block) []byte {
 		for _, at := range e.at {
 			j.a.patch(at, j.a.pos())
 		}
-		j.exitInline(e.eipOff, e.ret)
+		if e.ret&jitFinished != 0 {
+			j.finish(e.eipOff, int(uint32(e.ret)))
+		} else {
+			j.exitInline(e.eipOff, e.ret)
+		}
 	}
 	return j.a.b
+}
+
+// finish ends the block after k instructions with EIP = start + off:
+// chained into the next translation when its link allows (jitLink), else
+// returned to runLoop with the link's number for it to fill.
+func (j *jcomp) finish(off uint32, k int) {
+	a := &j.a
+	num, cell := j.arena.cell()
+	a.ld(hRAX, joEIP)
+	a.aluRI(0, hRAX, off)
+	a.st(joEIP, hRAX)
+	a.movRI64(hRSI, uint64(cell))
+	var ret []int
+	a.byte1(0x3B, 0x06) // cmp eax, [rsi] (link.eip)
+	ret = append(ret, a.jcc(ccNE))
+	a.ldq(hRDX, joGen)
+	a.byte1(0x48, 0x3B, 0x56, 0x08) // cmp rdx, [rsi+8] (link.gen)
+	ret = append(ret, a.jcc(ccNE))
+	a.byte1(0x83)
+	a.modrmCPU(7, uint32(joStop))
+	a.byte1(0) // cmp dword [stopReq], 0
+	ret = append(ret, a.jcc(ccNE))
+	a.ldq(hRDX, joICount)
+	a.byte1(0x48, 0x81, 0xC2) // add rdx, k
+	a.u32(uint32(k))
+	a.byte1(0x8B, 0x4E, 0x04) // mov ecx, [rsi+4] (link.n)
+	a.byte1(0x48, 0x01, 0xD1) // add rcx, rdx
+	a.byte1(0x48, 0x3B, 0x8F) // cmp rcx, [rdi+stopAt]
+	a.u32(uint32(joStopAt))
+	ret = append(ret, a.jcc(0x7)) // ja: the next block would overrun the budget
+	a.byte1(0x48, 0x89, 0x97)     // mov [rdi+icount], rdx
+	a.u32(uint32(joICount))
+	a.byte1(0x8B, 0x4E, 0x18) // mov ecx, [rsi+24] (link.handle)
+	a.st(joCur, hRCX)
+	a.byte1(0xFF, 0x66, 0x10) // jmp [rsi+16] (link.code)
+	for _, at := range ret {
+		a.patch(at, a.pos())
+	}
+	a.movRI64(hRAX, uint64(k)|jitFinished|uint64(num)<<40)
+	a.ret()
 }
 
 // exitInline: EIP = block start + off; return ret.
@@ -805,7 +882,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		j.outs = append(j.outs, e)
 		j.jccTo(in.reg, e)
 	case opJmpRel:
-		j.exitInline(uint32(in.end)+in.imm, uint64(k+1)|jitFinished)
+		j.finish(uint32(in.end)+in.imm, k+1)
 		return true, true
 	default:
 		return false, false
@@ -872,13 +949,39 @@ func (c *CPU) jitFor(b *block) uintptr {
 	if c.jit == nil {
 		c.jit = newJITArena()
 	}
-	code := translate(b)
-	if code == nil || c.jit.bad {
+	if c.jit.bad {
+		b.jitNo = true
+		return 0
+	}
+	// a generous bound on one block's code and links
+	if !c.jit.room(len(b.insns)*512+4096, len(b.insns)+2) {
+		c.jitReset()
+	}
+	code := translate(c.jit, b)
+	if code == nil {
 		b.jitNo = true
 		return 0
 	}
 	b.jitCode = c.jit.place(code)
 	b.jitGen = c.jit.gen
-	b.jitNo = b.jitCode == 0
+	c.jitBlks = append(c.jitBlks, b)
+	b.jitHandle = uint32(len(c.jitBlks))
 	return b.jitCode
+}
+
+// jitReset drops every translation (the arena is full). Bumping the
+// chain-link generation kills every link into the old code.
+func (c *CPU) jitReset() {
+	c.jit.reset()
+	c.gen++
+	clear(c.jitBlks)
+	c.jitBlks = c.jitBlks[:0]
+}
+
+// linkExit fills link cell num (a finished exit's, returned by the last
+// translated run) with blk, the translated block found for the EIP it
+// left at, when the exit chains straight into it next time.
+func (c *CPU) linkExit(num uint32, b *block) {
+	l := &c.jit.cells[num]
+	*l = jitLink{eip: c.eip, n: uint32(len(b.insns)), gen: c.gen, code: b.jitCode, handle: b.jitHandle}
 }

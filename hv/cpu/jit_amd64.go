@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"runtime"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,17 +14,25 @@ func jitCall(code, cpu uintptr) uint64
 
 const jitHost = true
 
-// jitArenaSize is the executable memory of one CPU. When it is full every
-// translation is dropped (jitArena.gen) and translating starts over.
-const jitArenaSize = 8 << 20
+// The executable memory of one CPU and its link cells. When either is
+// full every translation is dropped (jitArena.reset) and translating
+// starts over.
+const (
+	jitArenaSize = 8 << 20
+	jitCells     = 1 << 15
+)
 
-// jitArena is one CPU's executable memory: translations are appended, never
-// freed one by one.
+// jitArena is one CPU's executable memory, where translations are
+// appended and never freed one by one, and the link cells their exits
+// chain through (jitLink), in memory of their own: a store next to code
+// being run would cost the host a self-modifying-code flush.
 type jitArena struct {
-	mem  []byte
-	used int
-	gen  uint32 // bumped when mem is reused: older translations are dead
-	bad  bool   // no executable memory: translation is off
+	mem   []byte
+	used  int
+	cells []jitLink
+	ncell int
+	gen   uint32 // bumped by reset: older translations are dead
+	bad   bool   // no executable memory: translation is off
 }
 
 // newJITArena maps the CPU's executable memory, or returns a disabled arena
@@ -33,21 +42,41 @@ func newJITArena() *jitArena {
 	if err != nil {
 		return &jitArena{bad: true}
 	}
-	j := &jitArena{mem: m, gen: 1}
-	runtime.AddCleanup(j, func(m []byte) { _ = unix.Munmap(m) }, m)
+	cm, err := unix.Mmap(-1, 0, jitCells*int(unsafe.Sizeof(jitLink{})), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		_ = unix.Munmap(m)
+		return &jitArena{bad: true}
+	}
+	j := &jitArena{mem: m, cells: unsafe.Slice((*jitLink)(unsafe.Pointer(unsafe.SliceData(cm))), jitCells), gen: 1}
+	runtime.AddCleanup(j, func(m [2][]byte) {
+		_ = unix.Munmap(m[0])
+		_ = unix.Munmap(m[1])
+	}, [2][]byte{m, cm})
 	return j
 }
 
-// place copies code into the arena and returns its address; a full arena
-// starts a new generation first.
+// room reports whether one more translation of up to n bytes with up to
+// links exits fits.
+func (j *jitArena) room(n, links int) bool {
+	return j.used+n <= len(j.mem) && j.ncell+links < len(j.cells)
+}
+
+// reset drops every translation.
+func (j *jitArena) reset() {
+	j.used, j.ncell = 0, 0
+	j.gen++
+}
+
+// cell hands out a link cell: its number (from 1) and address.
+func (j *jitArena) cell() (uint32, uintptr) {
+	j.ncell++
+	c := &j.cells[j.ncell]
+	*c = jitLink{}
+	return uint32(j.ncell), uintptr(unsafe.Pointer(c))
+}
+
+// place copies code into the arena and returns its address.
 func (j *jitArena) place(code []byte) uintptr {
-	if len(code) > len(j.mem) {
-		return 0
-	}
-	if j.used+len(code) > len(j.mem) {
-		j.used = 0
-		j.gen++
-	}
 	at := j.used
 	copy(j.mem[at:], code)
 	// 16-byte aligned starts

@@ -72,10 +72,11 @@ type block struct {
 	// the block's translation (jit.go): valid while jitGen is the
 	// arena's generation; jitRuns counts whole runs until it is made,
 	// jitNo says it is not worth making
-	jitCode uintptr
-	jitGen  uint32
-	jitRuns uint16
-	jitNo   bool
+	jitCode   uintptr
+	jitGen    uint32
+	jitHandle uint32 // index in c.jitBlks + 1
+	jitRuns   uint16
+	jitNo     bool
 }
 
 // codePage is the decode cache of one physical page.
@@ -278,18 +279,30 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 		c.first = false
 		// A hot block's translation runs its leading instructions; the
 		// interpreter goes on from where it stopped (jit.go).
+		// Its finished exits chain into the next translated blocks
+		// themselves (jitLink); the last block run comes back in jitCur.
+		link := c.jitLink
+		c.jitLink = 0
 		if !(step || tf || bpsOn) && start == 0 && n == len(blk.insns) && !c.jitOff && !c.schkR[CS] {
 			if code := c.jitFor(blk); code != 0 {
+				if link != 0 {
+					c.linkExit(link, blk)
+				}
 				r := jitCall(code, uintptr(unsafe.Pointer(c)))
+				if c.jitCur != 0 {
+					blk = c.jitBlks[c.jitCur-1]
+					c.jitCur = 0
+				}
 				k := int(uint32(r))
 				if jitStatsOn {
 					jitStat(blk, r)
 				}
 				c.icount += uint64(k)
 				if r&jitFinished != 0 {
+					c.jitLink = uint32(r >> 40)
 					continue
 				}
-				start, n = k, n-k
+				start, n = k, len(blk.insns)-k
 				first = unsafe.Add(unsafe.Pointer(unsafe.SliceData(blk.insns)), uintptr(start)*insnSize)
 				in0 = (*insn)(first)
 			}
