@@ -953,12 +953,18 @@ func (c *CPU) jitFor(b *block) uintptr {
 		b.jitNo = true
 		return 0
 	}
-	// a generous bound on one block's code and links
-	if !c.jit.room(len(b.insns)*512+4096, len(b.insns)+2) {
+	// A generous bound on one block's code and links, made room for
+	// before translating: the links are handed out during translation.
+	bound := len(b.insns)*512 + 4096
+	if !c.jit.room(bound, len(b.insns)+2) {
 		c.jitReset()
+		if !c.jit.room(bound, len(b.insns)+2) {
+			b.jitNo = true
+			return 0
+		}
 	}
 	code := translate(c.jit, b)
-	if code == nil {
+	if code == nil || len(code) > bound {
 		b.jitNo = true
 		return 0
 	}
