@@ -126,7 +126,9 @@ const (
 )
 
 type jcomp struct {
-	arena *jitArena
+	arena *jitArena // nil in the dry run
+	dead  []bool    // deadFlags, by instruction
+	k     int       // the instruction being translated
 	a     jasm
 	insns []insn
 	fl    jflags
@@ -157,7 +159,67 @@ const (
 // translate builds the host code for blk's leading translatable run, or
 // returns nil when it would be too short to pay for its call.
 func translate(arena *jitArena, blk *block) []byte {
-	j := &jcomp{arena: arena, insns: blk.insns, side: map[int]*jexit{}}
+	// A dry run finds how far the block translates; the real one then
+	// knows which lazy-flags records the next instruction overwrites
+	// unseen (deadFlags).
+	dry := &jcomp{insns: blk.insns, side: map[int]*jexit{}}
+	n, _ := dry.run()
+	if n < 2 {
+		return nil
+	}
+	j := &jcomp{arena: arena, insns: blk.insns, side: map[int]*jexit{}, dead: deadFlags(blk.insns[:n])}
+	if k, code := j.run(); k == n {
+		return code
+	}
+	return nil
+}
+
+// pureOp: a translated form that only reads and writes guest registers,
+// so it can neither leave the translated code nor be seen by a fault; and
+// whether it replaces the whole lazy-flags record but rres (a producer).
+func pureOp(in *insn) (pure, producer bool) {
+	switch in.op {
+	case opAddRI32, opSubRI32, opAndRI32, opXorRI32, opAddRR32, opSubRR32, opAndRR32, opOrRR32,
+		opXorRR32, opCmpRR32, opTestRR32, opShlRI32, opShrRI32, opSarRI32, opAlu8RR, opTestRI32:
+		return true, in.op != opAlu8RR || in.imm2 != 2 && in.imm2 != 3
+	case 0xF7:
+		return !in.mem && in.size == 4 && (in.reg == 2 || in.reg == 3), in.reg == 3
+	case opMovRR32, opMovRI32, opLeaFast, opMovzx8RR, opMovzx16RR, opcNop, opRolRI32, opRorRI32:
+		return true, false
+	case 0x88, 0x89, 0x8A, 0x8B:
+		return !in.mem && in.size != 4, false
+	}
+	return false, false
+}
+
+// deadFlags marks the producers among insns (all translated) whose lazy
+// record no one can see: the next producer overwrites it before anything
+// that reads flags, touches memory or can leave. Their record is not
+// stored; the interpreter's state after the run is the same, as the last
+// producer's record is always stored.
+func deadFlags(insns []insn) []bool {
+	dead := make([]bool, len(insns))
+	for k := range insns {
+		if pure, prod := pureOp(&insns[k]); !pure || !prod {
+			continue
+		}
+		for i := k + 1; i < len(insns); i++ {
+			pure, prod := pureOp(&insns[i])
+			if !pure {
+				break
+			}
+			if prod {
+				dead[k] = true
+				break
+			}
+		}
+	}
+	return dead
+}
+
+// run translates the block's leading run: how many instructions, and the
+// code.
+func (j *jcomp) run() (int, []byte) {
 	k := 0
 	finished := false
 	for k < len(j.insns) {
@@ -172,7 +234,7 @@ func translate(arena *jitArena, blk *block) []byte {
 		}
 	}
 	if k < 2 {
-		return nil
+		return k, nil
 	}
 	if !finished {
 		if k == len(j.insns) {
@@ -194,7 +256,7 @@ func translate(arena *jitArena, blk *block) []byte {
 			j.exitInline(e.eipOff, e.ret)
 		}
 	}
-	return j.a.b
+	return k, j.a.b
 }
 
 // finish ends the block after k instructions with EIP = start + off:
@@ -202,7 +264,10 @@ func translate(arena *jitArena, blk *block) []byte {
 // returned to runLoop with the link's number for it to fill.
 func (j *jcomp) finish(off uint32, k int) {
 	a := &j.a
-	num, cell := j.arena.cell()
+	num, cell := uint32(0), uintptr(0)
+	if j.arena != nil { // (not in the dry run)
+		num, cell = j.arena.cell()
+	}
 	a.ld(hRAX, joEIP)
 	a.aluRI(0, hRAX, off)
 	a.st(joEIP, hRAX)
@@ -251,6 +316,10 @@ func (j *jcomp) exitInline(off uint32, ret uint64) {
 // are registers (aReg) or, for b, an immediate when bImm.
 func (j *jcomp) setLazy(op uint8, resReg uint8, aReg uint8, bReg uint8, bImm bool, b uint32) {
 	a := &j.a
+	if j.dead != nil && j.dead[j.k] {
+		j.fl = jflags{known: true, op: op}
+		return
+	}
 	a.stImm(joLOp, uint32(op)) // op, sh = 0, rop = 0, rsh = 0
 	a.st(joLRes, resReg)
 	if op == lfLogic {
@@ -483,6 +552,7 @@ func (j *jcomp) keepCF(k int) {
 // code (a jump: EIP set, the block left).
 func (j *jcomp) insn(k int) (ok, end bool) {
 	in := &j.insns[k]
+	j.k = k
 	a := &j.a
 	if in.mem && in.a16 {
 		return false, false
@@ -647,7 +717,9 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		a.movRR(hRAX, hRDX)
 		a.aluRR(hop, hRAX, hRCX)
 		j.setLazy(op, hRAX, hRDX, hRCX, false, 0)
-		a.stImm(joLOp, uint32(op)|24<<8)
+		if j.dead == nil || !j.dead[k] {
+			a.stImm(joLOp, uint32(op)|24<<8)
+		}
 		j.fl.sh = 24
 		if in.imm2 != 7 && in.imm2 != 12 {
 			a.shRI(5, hRAX, 24)
