@@ -19,7 +19,7 @@ var (
 	cpuNotState = []string{
 		"m", "ram", "stopReq", "gen",
 		"tlbR", "tlbW", "rt", "wt",
-		"pages", "blk", "blkStart", "blkN", "blkEIP", "first", "sBlk", "sIdx", "sNext", "sGen", "scratch", "scratchBuf", "truncBuf", "jit", "jitOff", "jitTmp", "jitBlks", "jitCur", "jitLink",
+		"pages", "blk", "blkStart", "blkN", "blkEIP", "first", "sBlk", "sIdx", "sNext", "sGen", "scratch", "scratchBuf", "truncBuf", "jit", "jitOff", "jitTmp", "jitHot", "jitBlks", "jitCur", "jitLink", "jitChain",
 		"bps", "bpGen", "watches", "skipBP", "exitDue", "bpResume", "bpResumeValid", "inRun",
 	}
 	// cpuShared: copied shallowly; Exit.Insn is never mutated once made.

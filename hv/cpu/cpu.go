@@ -106,12 +106,14 @@ type CPU struct {
 	jit    *jitArena
 	jitOff bool
 	jitTmp uint32 // translated code's spill slot
+	jitHot uint16 // whole runs before a block is translated (jitThreshold)
 	// translated blocks by handle (a chained run reports the block it
 	// ended in as jitCur, its handle), and the link cell of the last
 	// finished exit, to fill with the block run next (see jitLink)
-	jitBlks []*block
-	jitCur  uint32
-	jitLink uint32
+	jitBlks  []*block
+	jitCur   uint32
+	jitLink  uint32
+	jitChain uint32 // blocks a translated run may still chain into
 	// backing arrays of sealed instruction runs made per Run: the
 	// scratch block's and a block's first n instructions (see seal)
 	scratchBuf [2]insn
@@ -156,6 +158,7 @@ func New(m *mem.Phys) *CPU {
 	c.fpu.reset()
 	c.scratch.nolink = true
 	c.jitOff = !jitDefault
+	c.jitHot = jitThreshold
 	for i := range c.seg {
 		c.setSegCache(SReg(i), Segment{})
 	}

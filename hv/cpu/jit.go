@@ -31,6 +31,13 @@ import (
 // translated: boot code that runs once is not worth translating.
 const jitThreshold = 16
 
+// jitChainMax is how many blocks a translated run chains through before it
+// returns to runLoop anyway. Translated code is not Go: the runtime cannot
+// preempt it, so a garbage collection's stop-the-world (and with it every
+// other goroutine, the one that would call RequestStop included) waits
+// until it returns. About 10 us of guest code.
+const jitChainMax = 1024
+
 // jitFinished in a translated block's result: the block ran to its end or
 // to a taken jump and set EIP; without it, the low 32 bits count the
 // retired instructions and EIP is that of the next one, to interpret.
@@ -61,6 +68,7 @@ var (
 	joStopAt = unsafe.Offsetof(CPU{}.stopAt)
 	joStop   = unsafe.Offsetof(CPU{}.stopReq) // atomic.Bool's word
 	joCur    = unsafe.Offsetof(CPU{}.jitCur)
+	joChain  = unsafe.Offsetof(CPU{}.jitChain)
 )
 
 // The lazy record's four leading bytes (op, sh, rop, rsh) are stored as one
@@ -163,8 +171,8 @@ func translate(arena *jitArena, blk *block) []byte {
 	// knows which lazy-flags records the next instruction overwrites
 	// unseen (deadFlags).
 	dry := &jcomp{insns: blk.insns, side: map[int]*jexit{}}
-	n, _ := dry.run()
-	if n < 2 {
+	n, dryCode := dry.run()
+	if dryCode == nil {
 		return nil
 	}
 	j := &jcomp{arena: arena, insns: blk.insns, side: map[int]*jexit{}, dead: deadFlags(blk.insns[:n])}
@@ -233,7 +241,9 @@ func (j *jcomp) run() (int, []byte) {
 			break
 		}
 	}
-	if k < 2 {
+	// One instruction pays for the call only when it is the whole block
+	// or its jump (a loop's latch: the block chains, see finish).
+	if k == 0 || k == 1 && !finished && k < len(j.insns) {
 		return k, nil
 	}
 	if !finished {
@@ -290,7 +300,10 @@ func (j *jcomp) finish(off uint32, k int) {
 	a.byte1(0x48, 0x3B, 0x8F) // cmp rcx, [rdi+stopAt]
 	a.u32(uint32(joStopAt))
 	ret = append(ret, a.jcc(0x7)) // ja: the next block would overrun the budget
-	a.byte1(0x48, 0x89, 0x97)     // mov [rdi+icount], rdx
+	a.byte1(0xFF)
+	a.modrmCPU(1, uint32(joChain)) // dec dword [jitChain]
+	ret = append(ret, a.jcc(0x4))  // back to Go now and then (jitChainMax)
+	a.byte1(0x48, 0x89, 0x97)      // mov [rdi+icount], rdx
 	a.u32(uint32(joICount))
 	a.byte1(0x8B, 0x4E, 0x18) // mov ecx, [rsi+24] (link.handle)
 	a.st(joCur, hRCX)
@@ -678,9 +691,14 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		if !in.mem || in.size != 4 || in.reg > 1 {
 			return false, false
 		}
-		j.keepCF(k)
+		// the access first, as incDecRM: a fault (here a side exit)
+		// comes before CF moves into c.flags
 		j.ea(in)
 		j.access(k, in.seg, 4, jRMW)
+		a.st(joTmp, hRCX)
+		j.keepCF(k)
+		a.ld(hRCX, joTmp)
+		a.ldq(hRSI, joRAM)
 		a.ldRAM32(hRDX)
 		a.movRR(hRAX, hRDX)
 		op := uint8(lfInc)
@@ -1015,7 +1033,7 @@ func (c *CPU) jitFor(b *block) uintptr {
 	if b.jitNo || b.nolink {
 		return 0
 	}
-	if b.jitRuns++; b.jitRuns < jitThreshold {
+	if b.jitRuns++; b.jitRuns < c.jitHot {
 		return 0
 	}
 	if c.jit == nil {
@@ -1042,6 +1060,7 @@ func (c *CPU) jitFor(b *block) uintptr {
 	}
 	b.jitCode = c.jit.place(code)
 	b.jitGen = c.jit.gen
+	jitPerfMap(b.jitCode, len(code), c.sbase[CS]+c.eip)
 	c.jitBlks = append(c.jitBlks, b)
 	b.jitHandle = uint32(len(c.jitBlks))
 	return b.jitCode

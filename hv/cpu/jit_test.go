@@ -1,9 +1,11 @@
 package cpu
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +59,9 @@ func TestJITMatchesInterpreter(t *testing.T) {
 }
 
 // TestJITStopsOnRequest: a loop that never leaves translated code (each
-// block chains into the next) still stops on RequestStop and on its
-// budget, at the same instruction as the interpreter for the budget.
+// block chains into the next) lets a garbage collection through, still
+// stops on RequestStop, and stops on its budget at the same instruction as
+// the interpreter.
 func TestJITStopsOnRequest(t *testing.T) {
 	if !jitHost {
 		t.Skip("no block translator on this host")
@@ -71,7 +74,13 @@ func TestJITStopsOnRequest(t *testing.T) {
 		e.load(0x10000, code)
 		e.c.SetEIP(0x10000)
 		if stopAfter > 0 {
-			timer := time.AfterFunc(stopAfter, e.c.RequestStop)
+			// a collection first: its stop-the-world must not wait for
+			// the translated loop forever (jitChainMax), or RequestStop
+			// is never reached
+			timer := time.AfterFunc(stopAfter, func() {
+				runtime.GC()
+				e.c.RequestStop()
+			})
 			defer timer.Stop()
 		}
 		return e, e.c.Run(budget)
@@ -309,7 +318,8 @@ func jitProgram(rng *rand.Rand) string {
 		fmt.Fprintf(&p, "  mov $%#x, %%%s\n", imm(), r)
 	}
 	// the loop's block starts with two forms the translator knows (a block
-	// is only translated from its start, and only two or more)
+	// is only translated from its start, and one instruction only when
+	// it is the whole block or its jump)
 	p.WriteString("2:\n  mov %ebx, %eax\n  add $4, %eax\n")
 	for _, s := range body {
 		p.WriteString("  " + s + "\n")
@@ -317,4 +327,88 @@ func jitProgram(rng *rand.Rand) string {
 	// scratch shares the code page but not its 64-byte decode chunks
 	p.WriteString("  decl 0x2ff0(%ebx)\n  jnz 2b\n  " + hlt + "\n.balign 256\nscratch:\n  .space 64\n")
 	return p.String()
+}
+
+// TestJITMatchesInterpreterOnFuzzInputs runs FuzzCPU's machines (user
+// mode, paging with holes and read-only pages, PAE, direct gates) on random
+// code biased towards the translated forms, with every block translated on
+// its first whole run, against the interpreter: the same exit and state
+// after every round and the same memory at the end.
+func TestJITMatchesInterpreterOnFuzzInputs(t *testing.T) {
+	if !jitHost {
+		t.Skip("no block translator on this host")
+	}
+	// encodings of translated forms (ModRM bytes vary below)
+	forms := [][]byte{
+		{0x89, 0xC0}, {0x8B, 0x00}, {0x89, 0x00}, {0x01, 0xC0}, {0x29, 0xC0}, {0x31, 0xC0}, {0x39, 0xC0},
+		{0x85, 0xC0}, {0x21, 0xC0}, {0x09, 0xC0}, {0x83, 0xC0, 0x05}, {0x81, 0xE8, 1, 2, 3, 4}, {0x83, 0xF8, 0x7F},
+		{0x40}, {0x4B}, {0xF7, 0xD0}, {0xF7, 0xD8}, {0xC1, 0xE0, 3}, {0xC1, 0xE8, 31}, {0xC1, 0xF8, 1}, {0xD3, 0xE0},
+		{0xC1, 0xC0, 7}, {0xC1, 0xC8, 9}, {0x8D, 0x44, 0x88, 0x10}, {0x0F, 0xB6, 0x00}, {0x0F, 0xB7, 0x00}, {0x0F, 0xB6, 0xC0},
+		{0x88, 0x00}, {0x88, 0xC0}, {0x30, 0xC0}, {0x50}, {0x5B}, {0x74, 0x02}, {0x75, 0xFE}, {0x7C, 0x03}, {0xEB, 0xF0},
+		{0xFF, 0x00}, {0xFF, 0x08}, {0x01, 0x00}, {0x39, 0x00}, {0x83, 0x00, 0x01}, {0xC7, 0x00, 1, 0, 0, 0}, {0xC6, 0x00, 9},
+		{0x66, 0x89, 0x00}, {0x66, 0x8B, 0x00}, {0x0F, 0x94, 0xC0}, {0x0F, 0x44, 0xC0}, {0xA4}, {0x90}, {0xB8, 1, 2, 3, 4},
+		{0xF8}, {0xF9}, {0xF5}, {0xFC},
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	for i := range 300 {
+		var code []byte
+		for len(code) < 200 {
+			if rng.IntN(5) == 0 {
+				code = append(code, byte(rng.Uint32()))
+				continue
+			}
+			f := append([]byte(nil), forms[rng.IntN(len(forms))]...)
+			if len(f) > 1 && f[0] != 0x0F && f[0] != 0x66 {
+				// the ModRM byte: keep mod, vary reg and rm
+				f[1] = f[1]&0xC0 | byte(rng.IntN(64))
+				if f[1]&0xC0 == 0 && f[1]&7 == 4 || f[1]&0xC0 == 0 && f[1]&7 == 5 {
+					f[1] ^= 1 // no SIB or disp32 forms without their bytes
+				}
+			}
+			code = append(code, f...)
+		}
+		// a jump back to the start, so the code runs many times
+		code = append(code, 0xE9)
+		code = binaryAppendRel(code, fuzzCode)
+		seed, flags, mode := rng.Uint64(), rng.Uint32(), uint8(rng.IntN(16))
+		run := func(translate bool) ([]string, []*State, []byte) {
+			mc := fuzzMachine(t, code, seed, flags, mode)
+			mc.c.SetTranslate(translate)
+			mc.c.jitHot = 1
+			var log []string
+			var states []*State
+			for round := range fuzzRounds {
+				ex := mc.c.Run(fuzzBudget)
+				log = append(log, fmt.Sprintf("round %d: %s eip %#x icount %d eflags %#x", round, exitString(ex), mc.c.EIP(), mc.c.ICount(), mc.c.EFLAGS()))
+				states = append(states, mc.c.SaveState())
+				if ex.Reason == ExitTrap || ex.Reason == ExitUnimplemented {
+					mc.c.SetEIP(mc.c.EIP() + 1)
+				}
+			}
+			return log, states, append([]byte(nil), mc.m.Bytes()...)
+		}
+		a, sa, ma := run(false)
+		b, sb, mb := run(true)
+		for k := range a {
+			if a[k] != b[k] || !reflect.DeepEqual(sa[k], sb[k]) {
+				t.Fatalf("input %d (mode %#x), %s\ninterpreted %s\ntranslated  %s\nlazy %+v / %+v flags %#x / %#x\ncode % x",
+					i, mode, strings.SplitN(a[k], ":", 2)[0], a[k], b[k], sa[k].c.lazy, sb[k].c.lazy, sa[k].c.flags, sb[k].c.flags, code)
+			}
+		}
+		if !bytes.Equal(ma, mb) {
+			for p := range ma {
+				if ma[p] != mb[p] {
+					t.Fatalf("input %d (mode %#x): memory differs first at %#x: %#x / %#x\ncode % x", i, mode, p, ma[p], mb[p], code)
+				}
+			}
+		}
+	}
+}
+
+// binaryAppendRel appends the rel32 of a jmp at the end of code (placed at
+// fuzzCode) to target.
+func binaryAppendRel(code []byte, target uint32) []byte {
+	next := fuzzCode + uint32(len(code)) + 4
+	r := target - next
+	return append(code, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
 }

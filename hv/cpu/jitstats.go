@@ -1,9 +1,9 @@
 //go:build jitstats
 
 // Translator statistics for tuning (go build -tags jitstats, then run with
-// LGDBG_JITSTATS=1): how many instructions ran translated, and which
+// LGDBG_JITSTATS=1): how many instructions ran translated, which
 // instructions the translated runs stopped before, weighted by the block
-// instructions interpreted after them.
+// instructions interpreted after them, and a perf map of the translations.
 
 package cpu
 
@@ -35,6 +35,20 @@ func jitStat(b *block, r uint64) {
 		}
 	}
 	jitStopOps[key] += len(b.insns) - k
+}
+
+var perfMap *os.File
+
+// jitPerfMap names a translation for perf (perf report reads
+// /tmp/perf-PID.map): jit_EIP, the guest address it was translated at.
+func jitPerfMap(code uintptr, n int, eip uint32) {
+	if !jitStatsOn {
+		return
+	}
+	if perfMap == nil {
+		perfMap, _ = os.Create(fmt.Sprintf("/tmp/perf-%d.map", os.Getpid()))
+	}
+	fmt.Fprintf(perfMap, "%x %x jit_%08x\n", code, n, eip)
 }
 
 // JITStatsDump prints the statistics to stderr.

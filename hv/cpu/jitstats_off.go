@@ -9,3 +9,5 @@ func jitStat(*block, uint64) {}
 
 // JITStatsDump prints translator statistics in a jitstats build.
 func JITStatsDump(uint64) {}
+
+func jitPerfMap(uintptr, int, uint32) {}

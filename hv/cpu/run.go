@@ -288,6 +288,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				if link != 0 {
 					c.linkExit(link, blk)
 				}
+				c.jitChain = jitChainMax
 				r := jitCall(code, uintptr(unsafe.Pointer(c)))
 				if c.jitCur != 0 {
 					blk = c.jitBlks[c.jitCur-1]
