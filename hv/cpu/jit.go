@@ -69,6 +69,7 @@ var (
 	joStop   = unsafe.Offsetof(CPU{}.stopReq) // atomic.Bool's word
 	joCur    = unsafe.Offsetof(CPU{}.jitCur)
 	joChain  = unsafe.Offsetof(CPU{}.jitChain)
+	joBPGen  = unsafe.Offsetof(CPU{}.bpGen)
 )
 
 // The lazy record's four leading bytes (op, sh, rop, rsh) are stored as one
@@ -120,6 +121,10 @@ type jitLink struct {
 	code   uintptr
 	handle uint32 // the next block's index in c.jitBlks, plus one
 	_      uint32
+	// the breakpoint generation it was filled at: with breakpoints set,
+	// only a block without one is filled in (a translation only runs
+	// whole blocks without one), so a chain never skips a breakpoint
+	bpGen uint64
 }
 
 const (
@@ -131,6 +136,8 @@ const (
 	_ uintptr = 16 - unsafe.Offsetof(jitLink{}.code)
 	_ uintptr = unsafe.Offsetof(jitLink{}.handle) - 24
 	_ uintptr = 24 - unsafe.Offsetof(jitLink{}.handle)
+	_ uintptr = unsafe.Offsetof(jitLink{}.bpGen) - 32
+	_ uintptr = 32 - unsafe.Offsetof(jitLink{}.bpGen)
 )
 
 type jcomp struct {
@@ -287,6 +294,9 @@ func (j *jcomp) finish(off uint32, k int) {
 	ret = append(ret, a.jcc(ccNE))
 	a.ldq(hRDX, joGen)
 	a.byte1(0x48, 0x3B, 0x56, 0x08) // cmp rdx, [rsi+8] (link.gen)
+	ret = append(ret, a.jcc(ccNE))
+	a.ldq(hRDX, joBPGen)
+	a.byte1(0x48, 0x3B, 0x56, 0x20) // cmp rdx, [rsi+32] (link.bpGen)
 	ret = append(ret, a.jcc(ccNE))
 	a.byte1(0x83)
 	a.modrmCPU(7, uint32(joStop))
@@ -1077,8 +1087,10 @@ func (c *CPU) jitReset() {
 
 // linkExit fills link cell num (a finished exit's, returned by the last
 // translated run) with blk, the translated block found for the EIP it
-// left at, when the exit chains straight into it next time.
+// left at, when the exit chains straight into it next time. runLoop only
+// runs a translation (and so only links to it) for a whole block without a
+// breakpoint.
 func (c *CPU) linkExit(num uint32, b *block) {
 	l := &c.jit.cells[num]
-	*l = jitLink{eip: c.eip, n: uint32(len(b.insns)), gen: c.gen, code: b.jitCode, handle: b.jitHandle}
+	*l = jitLink{eip: c.eip, n: uint32(len(b.insns)), gen: c.gen, code: b.jitCode, handle: b.jitHandle, bpGen: c.bpGen}
 }

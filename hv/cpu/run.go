@@ -256,6 +256,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 		// TF: a #DB trap after every instruction that started with TF
 		// set (SDM vol.3 17.3.1.4), so one instruction at a time.
 		tf := c.flags&FlagTF != 0
+		whole := !step && !tf // the block runs whole: it may run translated
 		if step || tf || bpsOn {
 			slow := step
 			// (a second bpStops after the one before lookup answers the same)
@@ -263,7 +264,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				if c.bpStops(c.sbase[CS]+c.eip, c.first) {
 					return Exit{Reason: ExitBreakpoint}, true
 				}
-				slow = true
+				slow, whole = true, false
 			}
 			if slow || tf {
 				// noStepTrap only matters for a block run with TF set
@@ -283,14 +284,17 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 		// themselves (jitLink); the last block run comes back in jitCur.
 		link := c.jitLink
 		c.jitLink = 0
-		if !(step || tf || bpsOn) && start == 0 && n == len(blk.insns) && !c.jitOff && !c.schkR[CS] {
+		// With breakpoints set, a block without one runs translated too,
+		// and chains only into blocks without one (jitLink.bpGen).
+		if whole && start == 0 && n == len(blk.insns) && !c.jitOff && !c.schkR[CS] {
 			if code := c.jitFor(blk); code != 0 {
 				if link != 0 {
 					c.linkExit(link, blk)
 				}
 				c.jitChain = jitChainMax
 				r := jitCall(code, uintptr(unsafe.Pointer(c)))
-				if c.jitCur != 0 {
+				chained := c.jitCur != 0
+				if chained {
 					blk = c.jitBlks[c.jitCur-1]
 					c.jitCur = 0
 				}
@@ -300,8 +304,16 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 				}
 				c.icount += uint64(k)
 				if r&jitFinished != 0 {
+					if bpsOn && (k > 1 || chained) {
+						// as after an interpreted block below
+						c.bpResumeValid = false
+					}
 					c.jitLink = uint32(r >> 40)
 					continue
+				}
+				if bpsOn && k > 0 {
+					// the instructions after the first run elsewhere
+					c.bpResumeValid = false
 				}
 				start, n = k, len(blk.insns)-k
 				first = unsafe.Add(unsafe.Pointer(unsafe.SliceData(blk.insns)), uintptr(start)*insnSize)
