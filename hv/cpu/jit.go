@@ -118,7 +118,7 @@ type jitLink struct {
 	eip    uint32
 	n      uint32 // the next block's instruction count
 	gen    uint64
-	code   uintptr
+	code   uint64 // the translation's address (uint64: one layout on every host)
 	handle uint32 // the next block's index in c.jitBlks, plus one
 	_      uint32
 	// the breakpoint generation it was filled at: with breakpoints set,
@@ -1092,5 +1092,5 @@ func (c *CPU) jitReset() {
 // breakpoint.
 func (c *CPU) linkExit(num uint32, b *block) {
 	l := &c.jit.cells[num]
-	*l = jitLink{eip: c.eip, n: uint32(len(b.insns)), gen: c.gen, code: b.jitCode, handle: b.jitHandle, bpGen: c.bpGen}
+	*l = jitLink{eip: c.eip, n: uint32(len(b.insns)), gen: c.gen, code: uint64(b.jitCode), handle: b.jitHandle, bpGen: c.bpGen}
 }

@@ -1,3 +1,5 @@
+//go:build amd64 && unix
+
 #include "textflag.h"
 
 // func jitCall(code, cpu uintptr) uint64

@@ -1,4 +1,4 @@
-//go:build !amd64
+//go:build !amd64 || !unix
 
 package cpu
 
@@ -7,6 +7,7 @@ const jitHost = false
 func jitCall(code, cpu uintptr) uint64 { panic("no block translator on this host") }
 
 type jitArena struct {
+	mem   []byte
 	cells []jitLink
 	gen   uint32
 	bad   bool
