@@ -85,6 +85,15 @@ const (
 	_ uint    = 8 - tlbBits
 )
 
+// aluForms maps an ALU operation number (ModRM reg: 0 add, 1 or, 2 adc, 3
+// sbb, 4 and, 5 sub, 6 xor, 7 cmp) to the host "op r32, r/m32" opcode that
+// computes the lazy record's result (cmp as sub) and the lazy producer;
+// lf 0: not translated (adc/sbb read CF).
+var aluForms = [8]struct{ hop, lf uint8 }{
+	0: {jAdd, lfAdd}, 1: {jOr, lfLogic}, 4: {jAnd, lfLogic},
+	5: {jSub, lfSub}, 6: {jXor, lfLogic}, 7: {jSub, lfSub},
+}
+
 // shiftExt is the host shift group's ModRM.reg for a lazy shift producer.
 var shiftExt = [16]uint8{lfShl: 4, lfShr: 5, lfSar: 7}
 
@@ -520,48 +529,46 @@ func (j *jcomp) keepCF(k int) {
 		}
 		return
 	}
+	// at run time, the commonest producers first (a loop's cmp, then
+	// logic, then the ones that leave CF in c.flags already)
 	side := j.sideExit(k)
 	a.cmpByteZero(joLRop)
 	j.jccTo(ccNE, side)
 	a.ldB(hRAX, joLOp)
-	var done []int
+	var done, toSet []int
+	a.aluRI(7, hRAX, uint32(lfSub))
+	next := a.jcc(ccNE)
+	a.ld(hRAX, joLA)
+	a.aluM(jCmp, hRAX, joLB) // CF = a < b
+	toSet = append(toSet, a.jmp())
+	a.patch(next, a.pos())
+	a.aluRI(7, hRAX, uint32(lfLogic))
+	next = a.jcc(ccNE)
+	a.andImm(joFlags, ^uint32(FlagCF))
+	done = append(done, a.jmp())
+	a.patch(next, a.pos())
 	for _, op := range []uint8{lfNone, lfInc, lfDec} {
 		a.aluRI(7, hRAX, uint32(op))
 		done = append(done, a.jcc(0x4))
 	}
-	a.aluRI(7, hRAX, uint32(lfLogic))
-	notLogic := a.jcc(ccNE)
-	a.andImm(joFlags, ^uint32(FlagCF))
-	done = append(done, a.jmp())
-	a.patch(notLogic, a.pos())
-	a.aluRI(7, hRAX, uint32(lfSub))
-	notSub := a.jcc(ccNE)
-	a.ld(hRAX, joLA)
-	a.aluM(jCmp, hRAX, joLB)
-	toSet := a.jmp()
-	a.patch(notSub, a.pos())
 	a.aluRI(7, hRAX, uint32(lfAdd))
-	notAdd := a.jcc(ccNE)
+	next = a.jcc(ccNE)
 	a.ld(hRAX, joLRes)
 	a.aluM(jCmp, hRAX, joLA) // CF = res < a
-	toSet2 := a.jmp()
-	a.patch(notAdd, a.pos())
+	toSet = append(toSet, a.jmp())
+	a.patch(next, a.pos())
 	// a shift's CF is the last bit shifted out: shift a by b again
-	var toSet3 []int
 	for _, op := range []uint8{lfShl, lfShr, lfSar} {
 		a.aluRI(7, hRAX, uint32(op))
 		next := a.jcc(ccNE)
 		a.ld(hRAX, joLA)
 		a.ld(hRCX, joLB)
 		a.shRCL(shiftExt[op], hRAX)
-		toSet3 = append(toSet3, a.jmp())
+		toSet = append(toSet, a.jmp())
 		a.patch(next, a.pos())
 	}
-	toSide := a.jmp()
-	j.sideExit(k).at = append(j.sideExit(k).at, toSide)
-	a.patch(toSet, a.pos())
-	a.patch(toSet2, a.pos())
-	for _, at := range toSet3 {
+	side.at = append(side.at, a.jmp()) // adc, sbb: the interpreter's
+	for _, at := range toSet {
 		a.patch(at, a.pos())
 	}
 	setCF()
@@ -723,21 +730,14 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 	case opAlu8RR:
 		// the interpreter's 8-bit forms: operands and result shifted
 		// left by 24 into the lazy record (flags.go)
-		hop, op := uint8(0), uint8(0)
-		switch in.imm2 {
-		case 0:
-			hop, op = jAdd, lfAdd
-		case 1:
-			hop, op = jOr, lfLogic
-		case 4, 12:
-			hop, op = jAnd, lfLogic
-		case 5, 7:
-			hop, op = jSub, lfSub
-		case 6:
-			hop, op = jXor, lfLogic
-		default:
+		n := uint8(in.imm2)
+		if n == 12 {
+			n = 4 // TEST is AND without the store
+		}
+		if n > 7 || aluForms[n].lf == 0 {
 			return false, false // adc/sbb
 		}
+		hop, op := aluForms[n].hop, aluForms[n].lf
 		j.get8(hRDX, in.rm)
 		j.get8(hRCX, in.reg)
 		a.shRI(4, hRDX, 24)
@@ -808,7 +808,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		if in.op == 0x85 {
 			op = 4
 		}
-		if op == 2 || op == 3 {
+		if aluForms[op].lf == 0 {
 			return false, false // adc/sbb
 		}
 		write := op != 7 && in.op != 0x85
@@ -827,12 +827,12 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 			}
 			a.aluRI(n, hRAX, in.imm)
 		} else {
-			a.aluM([8]uint8{0: jAdd, 1: jOr, 4: jAnd, 5: jSub, 6: jXor, 7: jSub}[op], hRAX, jr(in.reg))
+			a.aluM(aluForms[op].hop, hRAX, jr(in.reg))
 		}
 		if write {
 			a.stRAM32(hRAX)
 		}
-		lf := [8]uint8{0: lfAdd, 1: lfLogic, 4: lfLogic, 5: lfSub, 6: lfLogic, 7: lfSub}[op]
+		lf := aluForms[op].lf
 		if in.op >= 0x81 {
 			j.setLazy(lf, hRAX, hRDX, 0, true, in.imm)
 		} else {
@@ -911,23 +911,11 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		}
 		a.st(jr(in.reg), hRAX)
 	case opAluLoad32:
-		hop, op := uint8(0), uint8(0)
-		switch in.imm2 & 7 {
-		case 7:
-			hop, op = jSub, lfSub
-		case 5:
-			hop, op = jSub, lfSub
-		case 0:
-			hop, op = jAdd, lfAdd
-		case 6:
-			hop, op = jXor, lfLogic
-		case 4:
-			hop, op = jAnd, lfLogic
-		case 1:
-			hop, op = jOr, lfLogic
-		default:
+		f := aluForms[in.imm2&7]
+		if f.lf == 0 {
 			return false, false // adc/sbb
 		}
+		hop, op := f.hop, f.lf
 		j.ea(in)
 		j.access(k, in.seg, 4, jRead)
 		a.ldRAM32(hRCX) // b
