@@ -5,12 +5,15 @@ import (
 	"unsafe"
 )
 
-// The block translator: a hot decoded block's leading run of simple
-// instructions (register ALU, shifts, lea, the flat 32-bit loads, stores,
-// pushes and pops, Jcc and jmp) is translated to host x86-64 code that
-// does exactly what runLoop's fast cases do, field for field: the same
-// guest registers, the same lazy-flags record, the same TLB-hit test. It
-// is a cache of the interpreter, not a second CPU.
+// The block translator: a hot decoded block's leading run of the forms
+// kernel and DEFLATE code is made of (ALU on registers and 32-bit memory,
+// shifts and rotates, lea, moves and movzx, push and pop, inc and dec,
+// setcc and cmov, forward movsb, Jcc and jmp) is translated to host x86-64
+// code that does exactly what the interpreter does, field for field: the
+// same guest registers, the same lazy-flags record, the same TLB-hit test.
+// It is a cache of the interpreter, not a second CPU. A translated block
+// that ends chains straight into the next one's translation (finish,
+// jitLink).
 //
 // Translated code never faults and never calls back into Go. Whatever it
 // cannot finish the interpreter's way without help (a TLB miss, a segment
