@@ -156,11 +156,15 @@ type jcomp struct {
 	arena *jitArena // nil in the dry run
 	dead  []bool    // deadFlags, by instruction
 	k     int       // the instruction being translated
-	a     jasm
-	insns []insn
-	fl    jflags
-	side  map[int]*jexit // side exit before instruction k
-	outs  []*jexit
+	// flagsLive: the host flags are the current producer's guest flags
+	// (its host operation was the last to set them); liveIn: so they
+	// were when instruction k began
+	flagsLive, liveIn bool
+	a                 jasm
+	insns             []insn
+	fl                jflags
+	side              map[int]*jexit // side exit before instruction k
+	outs              []*jexit
 }
 
 // sideExit returns the stub that leaves before instruction k.
@@ -351,6 +355,9 @@ func (j *jcomp) exitInline(off uint32, ret uint64) {
 // are registers (aReg) or, for b, an immediate when bImm.
 func (j *jcomp) setLazy(op uint8, resReg uint8, aReg uint8, bReg uint8, bImm bool, b uint32) {
 	a := &j.a
+	// every caller has just done the producer's operation on the host,
+	// and the stores below leave the host flags alone
+	j.flagsLive = true
 	if j.dead != nil && j.dead[j.k] {
 		j.fl = jflags{known: true, op: op}
 		return
@@ -465,6 +472,25 @@ func (j *jcomp) cond(k int, cc uint8) bool {
 		a.testRR(hRAX, hRAX)
 		return true
 	}
+	// the checks first: which producers and conditions are known
+	switch fl.op {
+	case lfSub, lfAdd, lfLogic:
+	case lfInc, lfDec:
+		if cc>>1 == 1 || cc>>1 == 3 {
+			return false // CF lives in c.flags
+		}
+	case lfShl, lfShr, lfSar:
+		if cc>>1 == 0 || cc>>1 >= 6 {
+			return false // OF of a multi-bit shift
+		}
+	default:
+		return false
+	}
+	if j.liveIn {
+		// the producer's own host operation set the host flags just
+		// before (flagsLive): they are the guest's for cc
+		return true
+	}
 	switch fl.op {
 	case lfSub:
 		a.ld(hRAX, joLA)
@@ -476,9 +502,6 @@ func (j *jcomp) cond(k int, cc uint8) bool {
 		a.ld(hRAX, joLRes)
 		a.testRR(hRAX, hRAX)
 	case lfInc, lfDec:
-		if cc>>1 == 1 || cc>>1 == 3 {
-			return false // CF lives in c.flags
-		}
 		a.ld(hRAX, joLA)
 		if fl.op == lfInc {
 			a.incR(hRAX)
@@ -486,14 +509,9 @@ func (j *jcomp) cond(k int, cc uint8) bool {
 			a.decR(hRAX)
 		}
 	case lfShl, lfShr, lfSar:
-		if cc>>1 == 0 || cc>>1 >= 6 {
-			return false // OF of a multi-bit shift
-		}
 		a.ld(hRAX, joLA)
 		a.ld(hRCX, joLB)
 		a.shRCL(shiftExt[fl.op], hRAX)
-	default:
-		return false
 	}
 	return true
 }
@@ -586,6 +604,7 @@ func (j *jcomp) keepCF(k int) {
 func (j *jcomp) insn(k int) (ok, end bool) {
 	in := &j.insns[k]
 	j.k = k
+	j.liveIn, j.flagsLive = j.flagsLive, false
 	a := &j.a
 	if in.mem && in.a16 {
 		return false, false
@@ -716,6 +735,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		j.ea(in)
 		j.access(k, in.seg, 4, jRMW)
 		a.st(joTmp, hRCX)
+		j.liveIn = false // the access's compares since
 		j.keepCF(k)
 		a.ld(hRCX, joTmp)
 		a.ldq(hRSI, joRAM)
@@ -755,6 +775,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		if in.imm2 != 7 && in.imm2 != 12 {
 			a.shRI(5, hRAX, 24)
 			j.set8(in.rm, hRAX)
+			j.flagsLive = false // shr, and, or since
 		}
 	case opcNop:
 	case 0x88, 0x89, 0x8A, 0x8B: // the moves specialise leaves: byte and word
@@ -972,6 +993,8 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		e := &jexit{eipOff: uint32(in.end) + in.imm, ret: uint64(k+1) | jitFinished}
 		j.outs = append(j.outs, e)
 		j.jccTo(in.reg, e)
+		// a jcc leaves the host flags: the next Jcc may test them too
+		j.flagsLive = j.liveIn
 	case opJmpRel:
 		j.finish(uint32(in.end)+in.imm, k+1)
 		return true, true
