@@ -1084,7 +1084,7 @@ func (c *CPU) jitFor(b *block) uintptr {
 	}
 	b.jitCode = c.jit.place(code)
 	b.jitGen = c.jit.gen
-	jitPerfMap(b.jitCode, len(code), c.sbase[CS]+c.eip)
+	jitPerfMap(b.jitCode, code, c.sbase[CS]+c.eip)
 	c.jitBlks = append(c.jitBlks, b)
 	b.jitHandle = uint32(len(c.jitBlks))
 	return b.jitCode

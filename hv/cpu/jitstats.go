@@ -41,14 +41,19 @@ var perfMap *os.File
 
 // jitPerfMap names a translation for perf (perf report reads
 // /tmp/perf-PID.map): jit_EIP, the guest address it was translated at.
-func jitPerfMap(code uintptr, n int, eip uint32) {
+// With LGDBG_JITDUMP=DIR it also writes the code to DIR/jit_EIP.bin.
+func jitPerfMap(at uintptr, code []byte, eip uint32) {
 	if !jitStatsOn {
 		return
 	}
 	if perfMap == nil {
 		perfMap, _ = os.Create(fmt.Sprintf("/tmp/perf-%d.map", os.Getpid()))
 	}
-	fmt.Fprintf(perfMap, "%x %x jit_%08x\n", code, n, eip)
+	fmt.Fprintf(perfMap, "%x %x jit_%08x\n", at, len(code), eip)
+	if dir := os.Getenv("LGDBG_JITDUMP"); dir != "" {
+		// the host code itself, for objdump -D -b binary -mi386:x86-64
+		os.WriteFile(fmt.Sprintf("%s/jit_%08x.bin", dir, eip), code, 0o644)
+	}
 }
 
 // JITStatsDump prints the statistics to stderr.

@@ -10,4 +10,4 @@ func jitStat(*block, uint64) {}
 // JITStatsDump prints translator statistics in a jitstats build.
 func JITStatsDump(uint64) {}
 
-func jitPerfMap(uintptr, int, uint32) {}
+func jitPerfMap(uintptr, []byte, uint32) {}
