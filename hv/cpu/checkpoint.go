@@ -34,6 +34,11 @@ type State struct{ c CPU }
 func (c *CPU) SaveState() *State {
 	s := &State{}
 	cpuPlan.Copy(&s.c, c)
+	// Bits of c.flags the lazy record owns are dead: no read of EFLAGS
+	// sees them. They are cleared so that a state is the same whichever
+	// engine reached it (the translator does not keep an inc's CF there
+	// when the next producer replaces it).
+	s.c.flags &^= s.c.lazy.ownedBits()
 	return s
 }
 

@@ -41,6 +41,22 @@ type lazyFlags struct {
 	rres uint32
 }
 
+// ownedBits: the arithmetic bits of c.flags that the record replaces
+// when they are read (getFlags), so their stored value is never seen.
+func (l *lazyFlags) ownedBits() uint32 {
+	var rot uint32
+	if l.rop != 0 {
+		rot = FlagCF | FlagOF // a rotate defines these two alone
+	}
+	switch l.op {
+	case lfNone:
+		return rot
+	case lfInc, lfDec:
+		return arithMask&^FlagCF | rot
+	}
+	return arithMask
+}
+
 // setLazy records a lazy-flags producer. Fields are stored one by one: a
 // struct-literal assignment is built on the stack and copied with a wide
 // load, which stalls on store forwarding (measured: ~25% of the CRC loop).

@@ -205,41 +205,63 @@ func translate(arena *jitArena, blk *block) []byte {
 	return nil
 }
 
+// What a pure translated form does to the lazy flags (pureOp).
+const (
+	fxNone   = iota // leaves the record alone (or only adds a rotate)
+	fxKill          // replaces the whole record but rres: a producer
+	fxKeepCF        // a producer that keeps the previous producer's CF (inc, dec)
+)
+
 // pureOp: a translated form that only reads and writes guest registers,
 // so it can neither leave the translated code nor be seen by a fault; and
-// whether it replaces the whole lazy-flags record but rres (a producer).
-func pureOp(in *insn) (pure, producer bool) {
+// what it does to the lazy flags.
+func pureOp(in *insn) (pure bool, fx int) {
 	switch in.op {
 	case opAddRI32, opSubRI32, opAndRI32, opXorRI32, opAddRR32, opSubRR32, opAndRR32, opOrRR32,
-		opXorRR32, opCmpRR32, opTestRR32, opShlRI32, opShrRI32, opSarRI32, opAlu8RR, opTestRI32:
-		return true, in.op != opAlu8RR || in.imm2 != 2 && in.imm2 != 3
+		opXorRR32, opCmpRR32, opTestRR32, opShlRI32, opShrRI32, opSarRI32, opTestRI32:
+		return true, fxKill
+	case opAlu8RR:
+		if in.imm2 == 2 || in.imm2 == 3 {
+			return true, fxNone // adc, sbb: not translated
+		}
+		return true, fxKill
+	case opIncR32, opDecR32:
+		return true, fxKeepCF
 	case 0xF7:
-		return !in.mem && in.size == 4 && (in.reg == 2 || in.reg == 3), in.reg == 3
+		if in.mem || in.size != 4 || in.reg != 2 && in.reg != 3 {
+			return false, fxNone
+		}
+		if in.reg == 3 {
+			return true, fxKill // neg
+		}
+		return true, fxNone // not
 	case opMovRR32, opMovRI32, opLeaFast, opMovzx8RR, opMovzx16RR, opcNop, opRolRI32, opRorRI32:
-		return true, false
+		return true, fxNone
 	case 0x88, 0x89, 0x8A, 0x8B:
-		return !in.mem && in.size != 4, false
+		return !in.mem && in.size != 4, fxNone
 	}
-	return false, false
+	return false, fxNone
 }
 
 // deadFlags marks the producers among insns (all translated) whose lazy
-// record no one can see: the next producer overwrites it before anything
-// that reads flags, touches memory or can leave. Their record is not
-// stored; the interpreter's state after the run is the same, as the last
-// producer's record is always stored.
+// record no one can see: the next producer replaces it whole before
+// anything that reads flags, touches memory or can leave. Their record is
+// not stored, and an inc or dec among them does not keep the CF before it
+// either, as the next producer replaces that too. The interpreter's state
+// after the run is the same, as the last producer's record is always
+// stored. An inc or dec after a producer reads its CF: that one lives.
 func deadFlags(insns []insn) []bool {
 	dead := make([]bool, len(insns))
 	for k := range insns {
-		if pure, prod := pureOp(&insns[k]); !pure || !prod {
+		if pure, fx := pureOp(&insns[k]); !pure || fx == fxNone {
 			continue
 		}
 		for i := k + 1; i < len(insns); i++ {
-			pure, prod := pureOp(&insns[i])
-			if !pure {
+			pure, fx := pureOp(&insns[i])
+			if !pure || fx == fxKeepCF {
 				break
 			}
-			if prod {
+			if fx == fxKill {
 				dead[k] = true
 				break
 			}
@@ -656,7 +678,9 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 			a.st(jr(in.rm), hRAX)
 		}
 	case opIncR32, opDecR32:
-		j.keepCF(k)
+		if j.dead == nil || !j.dead[k] {
+			j.keepCF(k)
+		}
 		a.ld(hRDX, jr(in.reg))
 		a.movRR(hRAX, hRDX)
 		op := uint8(lfInc)
