@@ -445,24 +445,24 @@ func (j *jcomp) access(k int, seg uint8, n uint32, kind int) {
 	a.movRR(hRDX, hRAX)
 	a.shRI(5, hRDX, 12)
 	a.movzxB(hRDX, hRDX)
-	a.byte1(0x48, 0x8D, 0x14, 0x52) // lea rdx, [rdx+rdx*2]
+	a.leaRDX3()
 	a.ldq(hRSI, tlb)
 	a.leaDisp8(hRCX, hRAX, int8(n-1))
 	a.shRI(5, hRCX, 12)
 	a.incR(hRCX)
-	a.byte1(0x3B, 0x0C, 0x96) // cmp ecx, [rsi+rdx*4] (tag)
+	a.cmpTag()
 	j.jccTo(ccNE, j.sideExit(k))
 	if kind == jRMW {
 		a.ldq(hRSI, joRt)
 		a.leaDisp8(hRCX, hRAX, int8(n-1))
 		a.shRI(5, hRCX, 12)
 		a.incR(hRCX)
-		a.byte1(0x3B, 0x0C, 0x96) // cmp ecx, [rsi+rdx*4]
+		a.cmpTag()
 		j.jccTo(ccNE, j.sideExit(k))
 	}
 	a.movRR(hRCX, hRAX)
 	a.aluRI(4, hRCX, 0xFFF)
-	a.byte1(0x0B, 0x4C, 0x96, 0x04) // or ecx, [rsi+rdx*4+4] (pa)
+	a.orFrame() // the frame's physical address
 	a.ldq(hRSI, joRAM)
 }
 
@@ -741,7 +741,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		}
 		a.ld(hRCX, jr(in.rm))
 		if in.reg == 2 {
-			a.byte1(0xF7, 0xD1) // not ecx
+			a.notR(hRCX)
 			a.st(jr(in.rm), hRCX)
 			break
 		}
@@ -812,7 +812,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 			j.ea(in)
 			j.access(k, in.seg, 2, jWrite)
 			a.ld(hRDX, jr(in.reg))
-			a.byte1(0x66, 0x89, hRDX<<3|4, 0x0E) // mov [rsi+rcx], dx
+			a.stRAM16(hRDX)
 		case in.mem && in.size == 2 && in.op == 0x8B:
 			j.ea(in)
 			j.access(k, in.seg, 2, jRead)
@@ -912,9 +912,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		a.patch(skip, a.pos())
 	case opMovsB:
 		// runLoop's fMovsB: forward, ES without checks, both TLBs hit
-		a.byte1(0xF7)
-		a.modrmCPU(0, uint32(joFlags))
-		a.u32(FlagDF) // test dword [flags], DF
+		a.testFlagsImm(FlagDF)
 		j.jccTo(ccNE, j.sideExit(k))
 		a.cmpByteZero(joSchkW + uintptr(ES))
 		j.jccTo(ccNE, j.sideExit(k))

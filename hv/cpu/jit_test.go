@@ -365,11 +365,14 @@ func TestJITMatchesInterpreterOnFuzzInputs(t *testing.T) {
 				continue
 			}
 			f := append([]byte(nil), forms[rng.IntN(len(forms))]...)
-			if len(f) > 1 && f[0] != 0x0F && f[0] != 0x66 {
-				// the ModRM byte: keep mod, vary reg and rm
-				f[1] = f[1]&0xC0 | byte(rng.IntN(64))
-				if f[1]&0xC0 == 0 && f[1]&7 == 4 || f[1]&0xC0 == 0 && f[1]&7 == 5 {
-					f[1] ^= 1 // no SIB or disp32 forms without their bytes
+			m := 1 // the ModRM byte: keep mod, vary reg and rm
+			if f[0] == 0x0F || f[0] == 0x66 {
+				m = 2
+			}
+			if len(f) > m {
+				f[m] = f[m]&0xC0 | byte(rng.IntN(64))
+				if f[m]&0xC0 == 0 && f[m]&7 == 4 || f[m]&0xC0 == 0 && f[m]&7 == 5 {
+					f[m] ^= 1 // no SIB or disp32 forms without their bytes
 				}
 			}
 			code = append(code, f...)
@@ -418,4 +421,47 @@ func binaryAppendRel(code []byte, target uint32) []byte {
 	next := fuzzCode + uint32(len(code)) + 4
 	r := target - next
 	return append(code, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
+}
+
+// The assembler's cache of held fields (jasm.held): a load of a guest
+// register a host register holds becomes a move or nothing, and anything
+// that may change either side makes it load from memory again.
+func TestJasmForwardsHeldFields(t *testing.T) {
+	load := func(r uint8, off uintptr) []byte {
+		var a jasm
+		a.emit(0x8B)
+		a.modrmCPU(r, uint32(off))
+		return a.b
+	}
+	ldEAX3 := func(a *jasm) { a.ld(hRAX, jr(3)) }
+	cases := []struct {
+		name  string
+		setup func(a *jasm)
+		last  func(a *jasm)
+		want  []byte // what last emits
+	}{
+		{"second load moves", func(a *jasm) { a.ld(hRDX, jr(3)) }, ldEAX3, []byte{0x89, 0xD0}},
+		{"same register: nothing", func(a *jasm) { a.ld(hRAX, jr(3)) }, ldEAX3, nil},
+		{"after a store", func(a *jasm) { a.st(jr(3), hRCX) }, ldEAX3, []byte{0x89, 0xC8}},
+		{"store of what is held: nothing", func(a *jasm) { a.ld(hRAX, jr(2)) }, func(a *jasm) { a.st(jr(2), hRAX) }, nil},
+		{"moved copy is held too", func(a *jasm) { a.ld(hRDX, jr(3)); a.movRR(hRCX, hRDX); a.incR(hRDX) }, ldEAX3, []byte{0x89, 0xC8}},
+		{"two fields in one register", func(a *jasm) { a.ld(hRDX, jr(3)); a.st(joLA, hRDX) }, ldEAX3, []byte{0x89, 0xD0}},
+		{"register overwritten", func(a *jasm) { a.ld(hRDX, jr(3)); a.incR(hRDX) }, ldEAX3, load(hRAX, jr(3))},
+		{"cmp leaves the register", func(a *jasm) { a.ld(hRDX, jr(3)); a.aluRI(7, hRDX, 9) }, ldEAX3, []byte{0x89, 0xD0}},
+		{"field partly overwritten", func(a *jasm) { a.ld(hRDX, jr(3)); a.stImm16(jr(3)+2, 0) }, ldEAX3, load(hRAX, jr(3))},
+		{"field stored from elsewhere", func(a *jasm) { a.ld(hRDX, jr(3)); a.st(jr(3), hRCX) }, ldEAX3, []byte{0x89, 0xC8}},
+		{"label", func(a *jasm) { at := a.jcc(ccNE); a.ld(hRDX, jr(3)); a.patch(at, a.pos()) }, ldEAX3, load(hRAX, jr(3))},
+		{"raw code", func(a *jasm) { a.ld(hRDX, jr(3)); a.byte1(0x90) }, ldEAX3, load(hRAX, jr(3))},
+		{"not a tracked field", func(a *jasm) { a.ld(hRDX, joEIP) }, func(a *jasm) { a.ld(hRAX, joEIP) }, load(hRAX, joEIP)},
+		{"stopReq is never held", func(a *jasm) { a.ld(hRDX, joStop) }, func(a *jasm) { a.ld(hRAX, joStop) }, load(hRAX, joStop)},
+	}
+	for _, tc := range cases {
+		var a jasm
+		tc.setup(&a)
+		n := len(a.b)
+		tc.last(&a)
+		if got := a.b[n:]; !bytes.Equal(got, tc.want) {
+			t.Errorf("%s: emitted % x, want % x", tc.name, got, tc.want)
+		}
+	}
 }
