@@ -50,12 +50,16 @@ type CPU struct {
 	// authoritative when lazy.op == lfNone.
 	flags uint32
 
-	seg    [6]Segment
-	sbase  [8]uint32 // segment bases, indexed like seg (6,7 unused)
-	schkR  [8]bool   // true: reads through this segment need the slow checks
-	schkW  [8]bool   // same for writes
-	cpl    int
-	halted bool
+	seg   [6]Segment
+	sbase [8]uint32 // segment bases, indexed like seg (6,7 unused)
+	schkR [8]bool   // true: reads through this segment need the slow checks
+	schkW [8]bool   // same for writes
+	// flatData is 1 when DS, ES and SS are flat, based at 0 and allow
+	// reads and writes without checks: translated code then checks this
+	// byte once instead of each access's segment (jcomp.access)
+	flatData uint8
+	cpl      int
+	halted   bool
 
 	// system state owned by the Host
 	gdt       [32]uint64

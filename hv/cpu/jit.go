@@ -54,9 +54,7 @@ var (
 	joSbase  = unsafe.Offsetof(CPU{}.sbase)
 	joSchkR  = unsafe.Offsetof(CPU{}.schkR)
 	joSchkW  = unsafe.Offsetof(CPU{}.schkW)
-	joRt     = unsafe.Offsetof(CPU{}.rt)
-	joWt     = unsafe.Offsetof(CPU{}.wt)
-	joRAM    = unsafe.Offsetof(CPU{}.ram) // the slice's data pointer
+	joFlat   = unsafe.Offsetof(CPU{}.flatData)
 	joLazy   = unsafe.Offsetof(CPU{}.lazy)
 	joLOp    = joLazy + unsafe.Offsetof(lazyFlags{}.op)
 	joLRop   = joLazy + unsafe.Offsetof(lazyFlags{}.rop)
@@ -427,7 +425,7 @@ const (
 
 // access emits the linear address of an n-byte access at offset EAX in
 // segment seg and its TLB-hit test (side exit k on a miss or when the
-// segment needs its checks); on a hit RSI+RCX is the host address.
+// segment needs its checks); on a hit RBX+RCX is the host address.
 //
 // A read-modify-write needs both the write entry (the page is writable, as
 // probeW makes sure) and the read entry (readN's fast path, so no read
@@ -435,35 +433,44 @@ const (
 // from the same walk of the same shadow table.
 func (j *jcomp) access(k int, seg uint8, n uint32, kind int) {
 	a := &j.a
-	chk, tlb := joSchkR, joRt
+	chk := joSchkR
 	if kind != jRead {
-		chk, tlb = joSchkW, joWt
+		chk = joSchkW
 	}
-	a.cmpByteZero(chk + uintptr(seg&7))
-	j.jccTo(ccNE, j.sideExit(k))
-	a.aluM(jAdd, hRAX, joSbase+4*uintptr(seg&7))
+	switch SReg(seg & 7) {
+	case DS, ES, SS:
+		// the data segments are plain in practice (a 32-bit kernel's
+		// are flat at 0): one check of all three covers every access
+		// after it on the way
+		if !a.flatChecked {
+			a.cmpByteZero(joFlat)
+			j.jccTo(0x4, j.sideExit(k))
+			a.flatChecked = true
+		}
+	default:
+		a.cmpByteZero(chk + uintptr(seg&7))
+		j.jccTo(ccNE, j.sideExit(k))
+		a.aluM(jAdd, hRAX, joSbase+4*uintptr(seg&7))
+	}
 	a.movRR(hRDX, hRAX)
 	a.shRI(5, hRDX, 12)
 	a.movzxB(hRDX, hRDX)
 	a.leaRDX3()
-	a.ldq(hRSI, tlb)
 	a.leaDisp8(hRCX, hRAX, int8(n-1))
 	a.shRI(5, hRCX, 12)
 	a.incR(hRCX)
-	a.cmpTag()
+	a.cmpTag(kind != jRead)
 	j.jccTo(ccNE, j.sideExit(k))
 	if kind == jRMW {
-		a.ldq(hRSI, joRt)
 		a.leaDisp8(hRCX, hRAX, int8(n-1))
 		a.shRI(5, hRCX, 12)
 		a.incR(hRCX)
-		a.cmpTag()
+		a.cmpTag(false)
 		j.jccTo(ccNE, j.sideExit(k))
 	}
 	a.movRR(hRCX, hRAX)
 	a.aluRI(4, hRCX, 0xFFF)
-	a.orFrame() // the frame's physical address
-	a.ldq(hRSI, joRAM)
+	a.orFrame(kind != jRead) // the frame's physical address
 }
 
 // cond emits a host compare whose flags are the guest's for condition cc,
@@ -762,7 +769,6 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 		j.liveIn = false // the access's compares since
 		j.keepCF(k)
 		a.ld(hRCX, joTmp)
-		a.ldq(hRSI, joRAM)
 		a.ldRAM32(hRDX)
 		a.movRR(hRAX, hRDX)
 		op := uint8(lfInc)
@@ -785,6 +791,25 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 			return false, false // adc/sbb
 		}
 		hop, op := aluForms[n].hop, aluForms[n].lf
+		if j.dead != nil && j.dead[k] {
+			// No one reads this record: the host's own byte operation on
+			// the guest's byte registers, loaded and stored whole (a
+			// byte store, then a dword load of the register, would stall
+			// the host's store forwarding), and nothing for cmp, test.
+			if in.imm2 != 7 && in.imm2 != 12 {
+				dst, src := hRDX|in.rm&4, hRCX|in.reg&4 // DL/DH, CL/CH
+				a.ld(hRDX, jr(in.rm&3))
+				if in.reg&3 == in.rm&3 {
+					src = hRDX | in.reg&4
+				} else {
+					a.ld(hRCX, jr(in.reg&3))
+				}
+				a.aluRR8(hop, dst, src)
+				a.st(jr(in.rm&3), hRDX)
+			}
+			j.fl = jflags{known: true, op: op, sh: 24}
+			break
+		}
 		j.get8(hRDX, in.rm)
 		j.get8(hRCX, in.reg)
 		a.shRI(4, hRDX, 24)

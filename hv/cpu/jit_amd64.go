@@ -12,7 +12,7 @@ import (
 // jitCall runs translated code; see jit_amd64.s.
 //
 //go:noescape
-func jitCall(code, cpu uintptr) uint64
+func jitCall(code, cpu, rt, wt, ram uintptr) uint64
 
 const jitHost = true
 

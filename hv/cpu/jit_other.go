@@ -4,7 +4,7 @@ package cpu
 
 const jitHost = false
 
-func jitCall(code, cpu uintptr) uint64 { panic("no block translator on this host") }
+func jitCall(code, cpu, rt, wt, ram uintptr) uint64 { panic("no block translator on this host") }
 
 type jitArena struct {
 	mem   []byte

@@ -146,6 +146,14 @@ func jitRun(t *testing.T, code []byte, translate, tinyArena bool, seed uint64) [
 	e.c.SetEIP(0x10000)
 	e.c.SetReg(ESP, 0x80000)
 	rng := rand.New(rand.NewPCG(seed, 7))
+	if seed%5 == 2 {
+		// DS based above 0: translated code may not take DS, ES and SS
+		// for plain (flatData) and must leave such accesses to the
+		// interpreter, which adds the base
+		ds := e.c.Seg(DS)
+		ds.Base = 0x1000
+		e.c.SetSegRaw(DS, ds)
+	}
 	if seed%3 == 0 {
 		// breakpoints: a block without one still runs translated, alone;
 		// one in the loop (when the address starts an instruction) stops
@@ -263,6 +271,10 @@ func jitProgram(rng *rand.Rand) string {
 			}
 		case 21:
 			s = fmt.Sprintf("%sb %%%s, %%%s", pick(append(alu, "test")), pick(src8), pick(b8))
+			if rng.IntN(2) == 0 {
+				// a producer that replaces its record unseen (deadFlags)
+				s += fmt.Sprintf("\n  %s %%%s, %%%s", pick([]string{"add", "or", "and", "sub", "xor", "cmp"}), pick(src), pick(dst))
+			}
 		case 22, 23:
 			s = fmt.Sprintf("j%s 1f\n  %s %%%s, %%%s\n1:", pick(cc), pick(alu), pick(src), pick(dst))
 		case 24:
@@ -462,6 +474,101 @@ func TestJasmForwardsHeldFields(t *testing.T) {
 		tc.last(&a)
 		if got := a.b[n:]; !bytes.Equal(got, tc.want) {
 			t.Errorf("%s: emitted % x, want % x", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestJITSegmentBase: with DS or SS based above 0, translated code may
+// not take the data segments for plain (flatData) and must leave their
+// accesses to the interpreter, which adds the base. Each access is laid
+// out so that, with the base forgotten, it would hit the TLB entry of
+// another page the loop touches (and use the wrong word) instead of
+// missing: the first read of each iteration and the stack, whose pushed
+// word (the count, new each iteration) is read back through DS.
+func TestJITSegmentBase(t *testing.T) {
+	if !jitHost {
+		t.Skip("no block translator on this host")
+	}
+	src := `  mov $0x200000, %ebx
+  mov $0x300, %ecx
+2:
+  mov 0x1000(%ebx), %eax
+  add (%ebx), %eax
+  mov %eax, 0x10(%ebx)
+  push %ecx
+  mov 0x17fc(%ebx), %edi
+  pop %edx
+  add %edx, %esi
+  dec %ecx
+  jnz 2b
+  int $0x1f
+`
+	for _, s := range []SReg{DS, SS} {
+		var got [2][8]uint32
+		for i, translate := range []bool{false, true} {
+			e := newEnv(t)
+			e.c.SetTranslate(translate)
+			e.load(0x10000, asm(t, 0x10000, src))
+			for pa := uint32(0x200000); pa < 0x203000; pa += 0x1000 {
+				e.m.Write32(pa, pa>>12)
+			}
+			e.c.SetEIP(0x10000)
+			e.c.SetReg(ESP, 0x200800)
+			seg := e.c.Seg(s)
+			seg.Base = 0x1000
+			e.c.SetSegRaw(s, seg)
+			if ex := e.c.Run(1 << 20); ex.Reason != ExitTrap || ex.Vector != 0x1f {
+				t.Fatalf("%v base 0x1000 (translate %v): %s", s, translate, exitString(ex))
+			}
+			for r := range got[i] {
+				got[i][r] = e.c.Reg(Reg(r))
+			}
+		}
+		if got[0] != got[1] {
+			t.Errorf("%v based at 0x1000: registers interpreted %x, translated %x", s, got[0], got[1])
+		}
+	}
+}
+
+// TestJITByteOpsUnseenFlags: an 8-bit ALU operation whose flags the next
+// producer replaces unseen is translated to the host's own byte operation
+// (on DL/DH and CL/CH); every pairing of low and high bytes, within one
+// register and across two, matches the interpreter.
+func TestJITByteOpsUnseenFlags(t *testing.T) {
+	if !jitHost {
+		t.Skip("no block translator on this host")
+	}
+	// (EBX holds the loop's count address: a source only)
+	pairs := [][2]string{{"ah", "al"}, {"al", "ah"}, {"cl", "ch"}, {"dh", "dl"}, {"bh", "dl"}, {"bl", "dh"}, {"al", "cl"}, {"ch", "ah"}, {"dl", "dl"}}
+	for _, op := range []string{"add", "or", "and", "sub", "xor"} {
+		for _, p := range pairs {
+			src := fmt.Sprintf(`  mov $0x200000, %%ebx
+  movl $40, 0x2ff0(%%ebx)
+  mov $0x12345678, %%eax
+  mov $0x9abcdef0, %%ecx
+  mov $0x0f1e2d3c, %%edx
+2:
+  mov %%ebx, %%esi
+  add $4, %%esi
+  %sb %%%s, %%%s
+  add %%esi, %%edi
+  rol $5, %%eax
+  ror $3, %%ecx
+  xor %%eax, %%edx
+  decl 0x2ff0(%%ebx)
+  jnz 2b
+  int $0x1f
+`, op, p[0], p[1])
+			code := asm(t, 0x10000, src)
+			interp := jitRun(t, code, false, false, 1)
+			jit := jitRun(t, code, true, false, 1)
+			if jit[len(jit)-1].translated == 0 {
+				t.Fatalf("%sb %%%s, %%%s: the loop was not translated", op, p[0], p[1])
+			}
+			a, b := interp[len(interp)-1], jit[len(jit)-1]
+			if a.regs != b.regs || a.eflags != b.eflags {
+				t.Errorf("%sb %%%s, %%%s: interpreted %x (flags %#x), translated %x (flags %#x)", op, p[0], p[1], a.regs, a.eflags, b.regs, b.eflags)
+			}
 		}
 	}
 }

@@ -4,15 +4,18 @@ import "encoding/binary"
 
 // A tiny x86-64 assembler for the block translator (jit.go): only the
 // forms the translator emits, over the low eight host registers, so no
-// REX prefix is needed except for 64-bit pointer loads. The CPU's address
-// is in RDI for the whole translated block; every guest register, the
-// lazy flags and the TLB are reached as [rdi+disp32].
+// REX prefix is needed except for 64-bit pointer loads and the TLB
+// probes. For the whole translated run (jitCall sets them) the CPU's
+// address is in RDI, where every guest register and the lazy flags are
+// reached as [rdi+disp32]; the read and write TLBs are in R8 and R9 and
+// guest RAM is at RBX, so an access loads no pointer.
 
 // host registers (x86-64 encoding numbers)
 const (
 	hRAX = 0
 	hRCX = 1
 	hRDX = 2
+	hRBX = 3
 	hRSI = 6
 	hRDI = 7
 )
@@ -29,6 +32,9 @@ type jasm struct {
 	// held[r]: the fields (heldBit) whose 32-bit values host register r
 	// holds, as bits
 	held [8]uint16
+	// flatChecked: the code since the last label has checked that DS, ES
+	// and SS are plain (jcomp.access)
+	flatChecked bool
 }
 
 // heldBit: the held bit of a 32-bit CPU field the cache may track, or 0.
@@ -64,7 +70,7 @@ func heldOverlap(off, n uintptr) uint16 {
 
 // forget drops what the cache knows: at a label (a join of paths that
 // may hold different values) and before raw code it cannot read.
-func (a *jasm) forget() { a.held = [8]uint16{} }
+func (a *jasm) forget() { a.held, a.flatChecked = [8]uint16{}, false }
 
 // clobber: host register r was written with something else.
 func (a *jasm) clobber(r uint8) { a.held[r] = 0 }
@@ -181,6 +187,16 @@ func (a *jasm) aluMR(op uint8, off uintptr, r uint8) {
 	}
 }
 
+// aluRR8: op dst8, src8, where 0-3 are AL, CL, DL, BL and 4-7 AH, CH,
+// DH, BH (no REX); the "op r/m8, r8" opcodes are three below the r32,
+// r/m32 ones. It writes the whole of dst's host register.
+func (a *jasm) aluRR8(op uint8, dst, src uint8) {
+	a.emit(op-3, 0xC0|src<<3|dst)
+	if op != jCmp {
+		a.clobber(dst & 3)
+	}
+}
+
 // aluRR: op dst, src (32-bit registers)
 func (a *jasm) aluRR(op uint8, dst, src uint8) {
 	a.emit(op-2, 0xC0|src<<3|dst)
@@ -263,21 +279,35 @@ func (a *jasm) andImm(off uintptr, v uint32) {
 	a.wrote(off, 4)
 }
 
-// RAM accesses at [rsi+rcx]
-func (a *jasm) ldRAM32(r uint8) { a.emit(0x8B, r<<3|4, 0x0E); a.clobber(r) }
-func (a *jasm) ldRAM8(r uint8)  { a.emit(0x0F, 0xB6, r<<3|4, 0x0E); a.clobber(r) }
-func (a *jasm) ldRAM16(r uint8) { a.emit(0x0F, 0xB7, r<<3|4, 0x0E); a.clobber(r) }
-func (a *jasm) stRAM32(r uint8) { a.emit(0x89, r<<3|4, 0x0E) }
-func (a *jasm) stRAM16(r uint8) { a.emit(0x66, 0x89, r<<3|4, 0x0E) }
-func (a *jasm) stRAM8(r uint8)  { a.emit(0x88, r<<3|4, 0x0E) }
+// RAM accesses at [rbx+rcx] (SIB 0x0B: base RBX, index RCX)
+func (a *jasm) ldRAM32(r uint8) { a.emit(0x8B, r<<3|4, 0x0B); a.clobber(r) }
+func (a *jasm) ldRAM8(r uint8)  { a.emit(0x0F, 0xB6, r<<3|4, 0x0B); a.clobber(r) }
+func (a *jasm) ldRAM16(r uint8) { a.emit(0x0F, 0xB7, r<<3|4, 0x0B); a.clobber(r) }
+func (a *jasm) stRAM32(r uint8) { a.emit(0x89, r<<3|4, 0x0B) }
+func (a *jasm) stRAM16(r uint8) { a.emit(0x66, 0x89, r<<3|4, 0x0B) }
+func (a *jasm) stRAM8(r uint8)  { a.emit(0x88, r<<3|4, 0x0B) }
 func (a *jasm) ret()            { a.emit(0xC3) }
 func (a *jasm) pos() int        { return len(a.b) }
 
-// The TLB probe's indexed forms (jcomp.access): RSI = the TLB, RDX = the
-// entry's index times 3 (its size in dwords).
-func (a *jasm) leaRDX3()              { a.emit(0x48, 0x8D, 0x14, 0x52); a.clobber(hRDX) } // lea rdx, [rdx+rdx*2]
-func (a *jasm) cmpTag()               { a.emit(0x3B, 0x0C, 0x96) }                        // cmp ecx, [rsi+rdx*4]
-func (a *jasm) orFrame()              { a.emit(0x0B, 0x4C, 0x96, 0x04); a.clobber(hRCX) } // or ecx, [rsi+rdx*4+4]
+// The TLB probe's indexed forms (jcomp.access): RDX = the entry's index
+// times 3 (its size in dwords), in the read TLB (R8) or the write TLB
+// (R9, write true): REX.B and SIB base 0 or 1.
+func (a *jasm) leaRDX3() { a.emit(0x48, 0x8D, 0x14, 0x52); a.clobber(hRDX) } // lea rdx, [rdx+rdx*2]
+
+// cmpTag: cmp ecx, [r8/r9+rdx*4]
+func (a *jasm) cmpTag(write bool) { a.emit(0x41, 0x3B, 0x0C, 0x90|b2b(write)) }
+
+// orFrame: or ecx, [r8/r9+rdx*4+4]
+func (a *jasm) orFrame(write bool) { a.emit(0x41, 0x0B, 0x4C, 0x90|b2b(write), 0x04); a.clobber(hRCX) }
+
+func b2b(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// testFlagsImm: test dword [rdi+flags], v
 func (a *jasm) testFlagsImm(v uint32) { a.emit(0xF7); a.modrmCPU(0, uint32(joFlags)); a.u32(v) }
 
 // patch binds the jump at at to to, a label at the current position: the

@@ -292,7 +292,7 @@ func (c *CPU) runLoop(step bool) (ex Exit, done bool) {
 					c.linkExit(link, blk)
 				}
 				c.jitChain = jitChainMax
-				r := jitCall(code, uintptr(unsafe.Pointer(c)))
+				r := jitCall(code, uintptr(unsafe.Pointer(c)), uintptr(unsafe.Pointer(c.rt)), uintptr(unsafe.Pointer(c.wt)), uintptrOf(c.ram))
 				chained := c.jitCur != 0
 				if chained {
 					blk = c.jitBlks[c.jitCur-1]

@@ -45,7 +45,14 @@ func (c *CPU) setSegCache(s SReg, seg Segment) {
 	expDown := !code && seg.Access&accEC != 0
 	c.schkR[s] = !(flat && !expDown && (!code || seg.Access&accRW != 0))
 	c.schkW[s] = !(flat && !expDown && !code && seg.Access&accRW != 0)
+	c.flatData = 0
+	if c.plainData(DS) && c.plainData(ES) && c.plainData(SS) {
+		c.flatData = 1
+	}
 }
+
+// plainData: segment s needs no checks and adds nothing to an offset.
+func (c *CPU) plainData(s SReg) bool { return !c.schkR[s] && !c.schkW[s] && c.sbase[s] == 0 }
 
 // segFault raises the fault for a bad access through segment s: #SS(0) for
 // the stack segment, #GP(0) otherwise.
