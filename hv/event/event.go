@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -141,12 +142,18 @@ func (e Event) String() string {
 // trace. Appends come from the Guest goroutine; readers (UI, gdb monitor)
 // copy out under the lock, so the Guest never waits on a reader for long.
 type Log struct {
-	mu    sync.Mutex
-	ring  []Event
-	next  uint64 // sequence number of the next event
-	trace *json.Encoder
-	werr  error
-	hook  func(Event) // optional: called on the Guest goroutine (the headless console)
+	mu sync.Mutex
+	// ring holds the last capacity events. It grows as events come and
+	// wraps once full: a ring of zero events made up front was still
+	// memory the garbage collector had to scan (an Event holds strings),
+	// and each page it touched there was a Host page fault — a third of
+	// the faults of a short boot, for a log it never filled.
+	ring     []Event
+	capacity int
+	next     uint64 // sequence number of the next event
+	trace    *json.Encoder
+	werr     error
+	hook     func(Event) // optional: called on the Guest goroutine (the headless console)
 	// observe, if set, hears every event added, replayed ones too (a
 	// provenance replay follows CR3 loads with it; SetObserver).
 	observe func(Event)
@@ -170,7 +177,7 @@ type cut struct{ gen, seq uint64 }
 
 // NewLog keeps the last capacity events.
 func NewLog(capacity int) *Log {
-	return &Log{ring: make([]Event, capacity)}
+	return &Log{capacity: max(capacity, 1)}
 }
 
 // SetTrace writes every event from now on as one JSON line to w (nil: none).
@@ -205,7 +212,15 @@ func (l *Log) TraceError() error {
 func (l *Log) Add(e Event) {
 	l.mu.Lock()
 	e.Seq = l.next
-	slot := int(l.next % uint64(len(l.ring)))
+	slot := int(l.next % uint64(l.capacity))
+	if slot == len(l.ring) {
+		// still growing (the readers' len(ring) is then >= next, so
+		// they never wrap before it is full)
+		if len(l.ring) == cap(l.ring) {
+			l.ring = slices.Grow(l.ring, min(max(len(l.ring), 256), l.capacity-len(l.ring)))
+		}
+		l.ring = l.ring[:slot+1]
+	}
 	if l.keep != nil && l.ring[slot].Seq > e.Seq {
 		if _, ok := l.keep[slot]; !ok {
 			l.keep[slot] = l.ring[slot]
@@ -232,7 +247,9 @@ func (l *Log) Add(e Event) {
 }
 
 // Since copies the events with Seq >= seq still in the ring, oldest first,
-// and the sequence number to ask for next time.
+// and the sequence number to ask for next time. After a Truncate a slot
+// may still hold a forgotten later event (its own is lost): the slot's
+// Seq tells, and such a slot is not returned.
 func (l *Log) Since(seq uint64) ([]Event, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -245,7 +262,9 @@ func (l *Log) Since(seq uint64) ([]Event, uint64) {
 	}
 	out := make([]Event, 0, l.next-min(seq, l.next))
 	for s := seq; s < l.next; s++ {
-		out = append(out, l.ring[s%uint64(len(l.ring))])
+		if e := l.ring[s%uint64(len(l.ring))]; e.Seq == s {
+			out = append(out, e)
+		}
 	}
 	return out, l.next
 }
@@ -340,7 +359,9 @@ func (l *Log) Range(from, to uint64) []Event {
 	to = min(to, l.next)
 	var out []Event
 	for s := from; s < to; s++ {
-		out = append(out, l.ring[s%uint64(len(l.ring))])
+		if e := l.ring[s%uint64(len(l.ring))]; e.Seq == s {
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -94,3 +94,50 @@ func TestPreserve(t *testing.T) {
 		})
 	}
 }
+
+// TestRingGrowsAsEventsCome: the ring takes memory as events arrive, not
+// its whole capacity up front, and reads the same while growing, once full
+// and wrapping, and after a truncation.
+func TestRingGrowsAsEventsCome(t *testing.T) {
+	const capacity = 1000
+	l := NewLog(capacity)
+	add := func(from, to int) {
+		for i := from; i < to; i++ {
+			l.Add(Event{Kind: Console, ICount: uint64(i)})
+		}
+	}
+	check := func(when string, wantFrom, wantTo uint64) {
+		t.Helper()
+		got, next := l.Since(0)
+		if next != wantTo || uint64(len(got)) != wantTo-wantFrom {
+			t.Fatalf("%s: %d events, next %d; want %d..%d", when, len(got), next, wantFrom, wantTo)
+		}
+		for i, e := range got {
+			if e.Seq != wantFrom+uint64(i) || e.ICount != e.Seq {
+				t.Fatalf("%s: event %d is seq %d icount %d, want seq %d", when, i, e.Seq, e.ICount, wantFrom+uint64(i))
+			}
+		}
+	}
+	add(0, 3)
+	check("three events", 0, 3)
+	if c := cap(l.ring); c >= capacity {
+		t.Errorf("after three events the ring holds room for %d", c)
+	}
+	add(3, 700)
+	check("growing", 0, 700)
+	l.Truncate(650)
+	add(650, 900)
+	check("truncated while growing", 0, 900)
+	add(900, 2500)
+	check("wrapped", 1500, 2500)
+	if len(l.ring) != capacity {
+		t.Errorf("a full ring has %d slots, want %d", len(l.ring), capacity)
+	}
+	l.Truncate(2200)
+	add(2200, 2300)
+	// the slots of 1300..1499 hold the forgotten 2300..2499: lost
+	check("truncated once full", 1500, 2300)
+	if r := l.Range(1400, 1600); len(r) != 100 || r[0].Seq != 1500 {
+		t.Errorf("Range(1400, 1600) gave %d events: %v", len(r), r)
+	}
+}
