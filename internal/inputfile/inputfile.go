@@ -53,7 +53,7 @@ func Read(path string, limit int64) ([]byte, error) {
 	}
 	// The file may grow after the fstat (a log, a file being copied in):
 	// read at most one byte past the limit to notice without buffering it.
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b, err := readAll(io.LimitReader(f, limit+1), min(st.Size(), limit)+1)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
@@ -130,4 +130,24 @@ func sizeString(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// readAll is io.ReadAll into a buffer made for the size fstat gave (one
+// byte more, to see EOF without growing): io.ReadAll starts at 512 bytes
+// and copies the image over and over as it doubles.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // the file grew: room for more
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
