@@ -163,6 +163,10 @@ type jcomp struct {
 	fl                jflags
 	side              map[int]*jexit // side exit before instruction k
 	outs              []*jexit
+	// eaConst: the effective address ea just emitted is the constant
+	// eaVal (a displacement alone: a global variable)
+	eaConst bool
+	eaVal   uint32
 }
 
 // sideExit returns the stub that leaves before instruction k.
@@ -402,6 +406,7 @@ func (j *jcomp) setLazy(op uint8, resReg uint8, aReg uint8, bReg uint8, bImm boo
 // ECX), as ea32.
 func (j *jcomp) ea(in *insn) {
 	a := &j.a
+	j.eaConst, j.eaVal = in.base == regNone && in.index == regNone, in.disp
 	if in.base == regNone {
 		a.movRI(hRAX, in.disp)
 	} else {
@@ -446,6 +451,22 @@ func (j *jcomp) access(k int, seg uint8, n uint32, kind int) {
 			a.cmpByteZero(joFlat)
 			j.jccTo(0x4, j.sideExit(k))
 			a.flatChecked = true
+		}
+		if lin := j.eaVal; j.eaConst && lin>>12 == (lin+n-1)>>12 {
+			// a global within one page: its TLB slot and tag are
+			// known now
+			slot := 12 * (lin >> 12 & tlbMask)
+			a.cmpTLB(kind != jRead, slot, lin>>12+1)
+			j.jccTo(ccNE, j.sideExit(k))
+			if kind == jRMW {
+				a.cmpTLB(false, slot, lin>>12+1)
+				j.jccTo(ccNE, j.sideExit(k))
+			}
+			a.ldFrame(kind != jRead, slot+4)
+			if lin&0xFFF != 0 {
+				a.aluRI(1, hRCX, lin&0xFFF)
+			}
+			return
 		}
 	default:
 		a.cmpByteZero(chk + uintptr(seg&7))
@@ -634,6 +655,7 @@ func (j *jcomp) insn(k int) (ok, end bool) {
 	in := &j.insns[k]
 	j.k = k
 	j.liveIn, j.flagsLive = j.flagsLive, false
+	j.eaConst = false
 	a := &j.a
 	if in.mem && in.a16 {
 		return false, false

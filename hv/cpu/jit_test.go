@@ -284,7 +284,26 @@ func jitProgram(rng *rand.Rand) string {
 		case 26:
 			s = fmt.Sprintf("cmov%s %%%s, %%%s", pick(cc), pick(src), pick(dst))
 		case 27:
-			s = fmt.Sprintf("mov %%%s, scratch+%d", pick(src), 4*rng.IntN(16))
+			// absolute addresses (globals): their TLB slot is known
+			// when translating; one form crosses into the next page
+			at := fmt.Sprintf("scratch+%d", 4*rng.IntN(16))
+			if rng.IntN(3) == 0 {
+				at = fmt.Sprintf("%#x", 0x200000+disp())
+			}
+			switch rng.IntN(6) {
+			case 0:
+				s = fmt.Sprintf("mov %%%s, %s", pick(src), at)
+			case 1:
+				s = fmt.Sprintf("mov %s, %%%s", at, pick(dst))
+			case 2:
+				s = fmt.Sprintf("%s %%%s, %s", pick(alu), pick(src), at)
+			case 3:
+				s = fmt.Sprintf("%sl %s", pick([]string{"inc", "dec"}), at)
+			case 4:
+				s = fmt.Sprintf("movzbl %s, %%%s", at, pick(dst))
+			default:
+				s = fmt.Sprintf("%s %s, %%%s", pick(alu), at, pick(dst))
+			}
 		case 28:
 			r := pick(dst)
 			s = fmt.Sprintf("and $0x1ffc, %%%s\n  mov (%%ebx,%%%s,1), %%%s", r, r, pick(dst))
@@ -570,5 +589,91 @@ func TestJITByteOpsUnseenFlags(t *testing.T) {
 				t.Errorf("%sb %%%s, %%%s: interpreted %x (flags %#x), translated %x (flags %#x)", op, p[0], p[1], a.regs, a.eflags, b.regs, b.eflags)
 			}
 		}
+	}
+}
+
+// TestJITGlobals: an access at a constant address (a global variable) is
+// translated with its TLB slot and tag known in advance; loads, stores,
+// read-modify-writes and byte loads, at a page's first byte, inside it and
+// across its end, match the interpreter.
+func TestJITGlobals(t *testing.T) {
+	if !jitHost {
+		t.Skip("no block translator on this host")
+	}
+	forms := []string{ // @: the address
+		"mov @, %eax\n  add %eax, %esi",
+		"mov %esi, @",
+		"addl %ecx, @\n  mov @, %edi",
+		"incl @\n  mov @, %edx",
+		"movzbl @, %edx\n  add %edx, %esi",
+		"cmp @, %esi\n  setb %dl\n  add %edx, %edi",
+	}
+	for _, at := range []string{"0x201000", "0x201234", "0x201ffe", "0x201ffc"} {
+		for _, f := range forms {
+			body := strings.ReplaceAll(f, "@", at)
+			src := fmt.Sprintf(`  mov $0x200000, %%ebx
+  movl $40, 0x2ff0(%%ebx)
+  movl $0x01020304, 0x201000
+  movl $0x05060708, 0x201234
+  movl $0x090a0b0c, 0x201ffc
+  mov $0x11, %%ecx
+  mov $0x100, %%esi
+2:
+  mov %%ebx, %%eax
+  add $4, %%eax
+  %s
+  add $3, %%ecx
+  decl 0x2ff0(%%ebx)
+  jnz 2b
+  int $0x1f
+`, body)
+			code := asm(t, 0x10000, src)
+			interp := jitRun(t, code, false, false, 1)
+			jit := jitRun(t, code, true, false, 1)
+			if jit[len(jit)-1].translated == 0 {
+				t.Fatalf("%s: the loop was not translated", body)
+			}
+			a, b := interp[len(interp)-1], jit[len(jit)-1]
+			if a.regs != b.regs || a.data != b.data {
+				t.Errorf("%s: interpreted %x, translated %x (memory same: %v)", body, a.regs, b.regs, a.data == b.data)
+			}
+		}
+	}
+}
+
+// TestJITGlobalStoreIntoCode: a store at a constant address goes through
+// the write TLB, which never maps a page holding decoded code: a loop
+// that patches the immediate of an instruction it runs next (on the next
+// page, so that the loop's own translation stands) sees each new value,
+// as interpreted.
+func TestJITGlobalStoreIntoCode(t *testing.T) {
+	if !jitHost {
+		t.Skip("no block translator on this host")
+	}
+	src := `  mov $0x200000, %ebx
+  movl $40, 0x2ff0(%ebx)
+  mov $0x11, %ecx
+2:
+  mov %ebx, %eax
+  add $4, %eax
+  movl %ecx, 4f+1
+  add $3, %ecx
+  jmp 4f
+.balign 4096
+4:
+  mov $0, %edx
+  add %edx, %esi
+  decl 0x2ff0(%ebx)
+  jnz 2b
+  int $0x1f
+`
+	code := asm(t, 0x10000, src)
+	interp := jitRun(t, code, false, false, 1)
+	jit := jitRun(t, code, true, false, 1)
+	if jit[len(jit)-1].translated == 0 {
+		t.Fatal("the loop was not translated")
+	}
+	if a, b := interp[len(interp)-1], jit[len(jit)-1]; a.regs != b.regs {
+		t.Errorf("interpreted %x, translated %x", a.regs, b.regs)
 	}
 }

@@ -300,6 +300,20 @@ func (a *jasm) cmpTag(write bool) { a.emit(0x41, 0x3B, 0x0C, 0x90|b2b(write)) }
 // orFrame: or ecx, [r8/r9+rdx*4+4]
 func (a *jasm) orFrame(write bool) { a.emit(0x41, 0x0B, 0x4C, 0x90|b2b(write), 0x04); a.clobber(hRCX) }
 
+// cmpTLB: cmp dword [r8/r9+disp32], imm32 (a constant address's tag)
+func (a *jasm) cmpTLB(write bool, disp, tag uint32) {
+	a.emit(0x41, 0x81, 0xB8|b2b(write))
+	a.u32(disp)
+	a.u32(tag)
+}
+
+// ldFrame: mov ecx, [r8/r9+disp32] (a constant address's frame)
+func (a *jasm) ldFrame(write bool, disp uint32) {
+	a.emit(0x41, 0x8B, 0x88|b2b(write))
+	a.u32(disp)
+	a.clobber(hRCX)
+}
+
 func b2b(v bool) byte {
 	if v {
 		return 1
