@@ -43,3 +43,50 @@ func BenchmarkDemandFaultRoundTrip(b *testing.B) {
 	b.ResetTimer()
 	h.run(runOpts{limit: h.cpu.ICount() + 3*uint64(b.N)})
 }
+
+// trapLoop: a #UD reflected into the Guest's handler, which skips the
+// ud2 and irets, over and over; the handler counts them.
+const trapLoop = `
+	HCALL 1, lguest_data
+	movl $0x180000, %esp
+	HCALL 6, 6, 0x00611000, 0x00108E00
+1:	ud2
+	jmp 1b
+	.org 0x1000
+	addl $2, (%esp)
+	incl traps
+	iret
+	.org 0x2000 /* a page of its own: a store next to code re-decodes it */
+traps: .long 0
+`
+
+// BenchmarkTrapReflectRoundTrip: one op is a trap's exit, the Host's
+// reflection through the Guest's IDT and the handler's iret back.
+func BenchmarkTrapReflectRoundTrip(b *testing.B) {
+	h := newTestHost(b, trapLoop, false)
+	h.events = event.NewLog(1 << 10)
+	h.run(runOpts{limit: 100})
+	b.ReportAllocs()
+	b.ResetTimer()
+	// addl, incl, iret and jmp retire; the ud2 traps
+	h.run(runOpts{limit: h.cpu.ICount() + 4*uint64(b.N)})
+}
+
+// TestTrapReflectionAllocatesNothing: once the Guest's code is decoded and
+// the event ring has grown to its size, reflecting a trap into the Guest
+// allocates nothing (issue 13: no allocation on any exit path).
+func TestTrapReflectionAllocatesNothing(t *testing.T) {
+	h := newTestHost(t, trapLoop, false)
+	h.events = event.NewLog(1 << 10)
+	h.run(runOpts{limit: 20000}) // past INIT; ring full, code hot
+	before := h.cpu.ICount()
+	allocs := testing.AllocsPerRun(20, func() {
+		h.run(runOpts{limit: h.cpu.ICount() + 4000})
+	})
+	if n := len(eventsOf(h, EvTrap)); n == 0 || h.cpu.ICount()-before < 20*4000 {
+		t.Fatalf("the loop did not run: %d trap events, %d instructions", n, h.cpu.ICount()-before)
+	}
+	if allocs != 0 {
+		t.Errorf("%v allocations per 1,000 reflected traps", allocs)
+	}
+}

@@ -134,7 +134,8 @@ func (h *Host) setGuestInterrupt(gate uint64, withErr bool, errcode uint32) {
 	ss := uint32(c.Seg(cpu.SS).Sel)
 	var virtstack, newss uint32
 	var gstack uint32
-	pushes := []uint32{}
+	var frame [6]uint32 // at most ss, esp, eflags, cs, eip, errcode
+	pushes := frame[:0] // (on the stack: no allocation on the trap path)
 	if ss&3 != guestPL {
 		// The Guest was running user code: switch to the kernel stack
 		// it gave us with SET_STACK and save the user ss:esp first.
