@@ -129,20 +129,26 @@ func (a *jasm) st(off uintptr, r uint8) {
 	a.held[r] |= bit
 }
 
-// ldq: mov r64, [rdi+off]
-func (a *jasm) ldq(r uint8, off uintptr) {
-	a.emit(0x48, 0x8B)
+// loadOp: a load of [rdi+off] into r by opcode op (bytes), untracked
+func (a *jasm) loadOp(r uint8, off uintptr, op ...byte) {
+	a.emit(op...)
 	a.modrmCPU(r, uint32(off))
 	a.clobber(r)
 }
 
-// stImm: mov dword [rdi+off], imm32
-func (a *jasm) stImm(off uintptr, v uint32) {
-	a.emit(0xC7)
-	a.modrmCPU(0, uint32(off))
+// ldq: mov r64, [rdi+off]
+func (a *jasm) ldq(r uint8, off uintptr) { a.loadOp(r, off, 0x48, 0x8B) }
+
+// memImm: op dword [rdi+off], imm32 (opcode op, ModRM.reg ext)
+func (a *jasm) memImm(op, ext uint8, off uintptr, v uint32) {
+	a.emit(op)
+	a.modrmCPU(ext, uint32(off))
 	a.u32(v)
 	a.wrote(off, 4)
 }
+
+// stImm: mov dword [rdi+off], imm32
+func (a *jasm) stImm(off uintptr, v uint32) { a.memImm(0xC7, 0, off, v) }
 
 // stImm16: mov word [rdi+off], imm16
 func (a *jasm) stImm16(off uintptr, v uint16) {
@@ -265,19 +271,10 @@ func (a *jasm) movzxB(dst, src uint8)   { a.emit(0x0F, 0xB6, 0xC0|dst<<3|src); a
 func (a *jasm) movzxW(dst, src uint8) { a.emit(0x0F, 0xB7, 0xC0|dst<<3|src); a.clobber(dst) }
 
 // ldB: movzx r32, byte [rdi+off]
-func (a *jasm) ldB(r uint8, off uintptr) {
-	a.emit(0x0F, 0xB6)
-	a.modrmCPU(r, uint32(off))
-	a.clobber(r)
-}
+func (a *jasm) ldB(r uint8, off uintptr) { a.loadOp(r, off, 0x0F, 0xB6) }
 
-// andImm: and dword [rdi+off], imm32; orM: or [rdi+off], r32
-func (a *jasm) andImm(off uintptr, v uint32) {
-	a.emit(0x81)
-	a.modrmCPU(4, uint32(off))
-	a.u32(v)
-	a.wrote(off, 4)
-}
+// andImm: and dword [rdi+off], imm32
+func (a *jasm) andImm(off uintptr, v uint32) { a.memImm(0x81, 4, off, v) }
 
 // RAM accesses at [rbx+rcx] (SIB 0x0B: base RBX, index RCX)
 func (a *jasm) ldRAM32(r uint8) { a.emit(0x8B, r<<3|4, 0x0B); a.clobber(r) }
