@@ -473,20 +473,25 @@ func (j *jcomp) access(k int, seg uint8, n uint32, kind int) {
 		j.jccTo(ccNE, j.sideExit(k))
 		a.aluM(jAdd, hRAX, joSbase+4*uintptr(seg&7))
 	}
+	// ECX = the tag the last byte's page must have (its page + 1);
+	// RDX = the first byte's slot: they differ when the access crosses
+	// into the next page, which then misses
 	a.movRR(hRDX, hRAX)
 	a.shRI(5, hRDX, 12)
+	if n == 1 {
+		a.leaDisp8(hRCX, hRDX, 1)
+	}
 	a.movzxB(hRDX, hRDX)
 	a.leaRDX3()
-	a.leaDisp8(hRCX, hRAX, int8(n-1))
-	a.shRI(5, hRCX, 12)
-	a.incR(hRCX)
-	a.cmpTag(kind != jRead)
-	j.jccTo(ccNE, j.sideExit(k))
-	if kind == jRMW {
+	if n != 1 {
 		a.leaDisp8(hRCX, hRAX, int8(n-1))
 		a.shRI(5, hRCX, 12)
 		a.incR(hRCX)
-		a.cmpTag(false)
+	}
+	a.cmpTag(kind != jRead)
+	j.jccTo(ccNE, j.sideExit(k))
+	if kind == jRMW {
+		a.cmpTag(false) // the same tag, in the read TLB
 		j.jccTo(ccNE, j.sideExit(k))
 	}
 	a.movRR(hRCX, hRAX)

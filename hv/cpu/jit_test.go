@@ -677,3 +677,56 @@ func TestJITGlobalStoreIntoCode(t *testing.T) {
 		t.Errorf("interpreted %x, translated %x", a.regs, b.regs)
 	}
 }
+
+// TestJITReadWatchOnReadModifyWrite: a translated read-modify-write needs
+// the read TLB's entry as well as the write TLB's, so a read watchpoint
+// set on its target once the loop runs translated (a page the write TLB
+// may still map) stops it at the next iteration.
+func TestJITReadWatchOnReadModifyWrite(t *testing.T) {
+	if !jitHost {
+		t.Skip("no block translator on this host")
+	}
+	for _, form := range []string{"incl 0x201010", "addl %ecx, 0x201010", "incl 0x10(%esi)"} {
+		e := newEnv(t)
+		e.load(0x10000, asm(t, 0x10000, fmt.Sprintf(`  mov $0x201000, %%esi
+  mov $0x100000, %%ecx
+2:
+  mov %%esi, %%eax
+  add $4, %%eax
+  %s
+  dec %%ecx
+  jnz 2b
+  int $0x1f
+`, form)))
+		e.c.SetEIP(0x10000)
+		e.c.SetReg(ESP, 0x80000)
+		if ex := e.c.Run(5000); ex.Reason != ExitBudget {
+			t.Fatalf("%s: %s before the watchpoint", form, exitString(ex))
+		}
+		if n := translatedBlocks(e.c); n == 0 {
+			t.Fatalf("%s: the loop was not translated", form)
+		}
+		e.c.SetWatchpoint(0x201010, 4, WatchRead)
+		before := e.c.ICount()
+		ex := e.c.Run(1000)
+		if ex.Reason != ExitWatchpoint || e.c.ICount()-before > 5 {
+			t.Errorf("%s: %s after %d instructions, want a read watchpoint at once", form, exitString(ex), e.c.ICount()-before)
+		}
+	}
+}
+
+// translatedBlocks counts the blocks with a translation.
+func translatedBlocks(c *CPU) int {
+	n := 0
+	for _, p := range c.pages {
+		if p == nil {
+			continue
+		}
+		for _, blk := range p.blocks {
+			if blk != nil && blk.jitCode != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
