@@ -35,7 +35,7 @@ func (c *CPU) stringOp(in *insn) {
 		if n == 0 {
 			return
 		}
-		if (op == 0xA4 || op == 0xAA) && d == uint32(size) && !in.a16 && len(c.watches) == 0 {
+		if (op == 0xA4 || op == 0xAA) && d == uint32(size) && !in.a16 {
 			if done := c.strBulk(in, op, size, n); done > 0 {
 				c.setCount(in, n-done)
 				continue
@@ -106,6 +106,12 @@ func (c *CPU) strBulk(in *insn, op uint16, size uint8, n uint32) uint32 {
 		}
 	}
 	if room == 0 {
+		return 0
+	}
+	// A watchpoint in either page: each element the slow way, so that
+	// the one touching the watched bytes stops (a watchpoint elsewhere
+	// leaves the copy its speed)
+	if len(c.watches) != 0 && (c.pageWatched(dlin) || op == 0xA4 && c.pageWatched(slin)) {
 		return 0
 	}
 	if n > room {

@@ -102,3 +102,54 @@ func TestWriteWatch(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchpointStopsRepMovs: with watchpoints set, a REP MOVS or STOS
+// still copies whole pages at once except where a page holds a watched
+// range; there each element goes the slow way and the one touching the
+// watched bytes stops the run after its iteration, with the count, ESI
+// and EDI past it. A watchpoint elsewhere changes nothing.
+func TestWatchpointStopsRepMovs(t *testing.T) {
+	code := []byte{
+		0xBE, 0x00, 0x00, 0x20, 0x00, // mov esi, 0x200000
+		0xBF, 0x00, 0x00, 0x21, 0x00, // mov edi, 0x210000
+		0xB9, 0x00, 0x08, 0, 0, // mov ecx, 2048
+		0xF3, 0xA5, // rep movsd
+		0xCD, 0x1F, // int 0x1f
+	}
+	for _, tc := range []struct {
+		name       string
+		lin, n     uint32
+		kind       WatchKind
+		wantHit    uint32 // 0: no stop
+		wantLeft   uint32 // ECX at the stop
+		wantSource uint32 // ESI at the stop
+	}{
+		{"read watch in the source's second page", 0x201100, 4, WatchRead, 0x201100, 2048 - 1089, 0x201104},
+		{"write watch in the destination's first page", 0x210ff8, 4, WatchWrite, 0x210ff8, 2048 - 1023, 0x200ffc},
+		{"watch on a page the copy does not touch", 0x300000, 4, WatchAccess, 0, 0, 0x202000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.load(0x10000, code)
+			for i := uint32(0); i < 0x2000; i += 4 {
+				e.m.Write32(0x200000+i, i)
+			}
+			e.c.SetWatchpoint(tc.lin, tc.n, tc.kind)
+			e.c.SetEIP(0x10000)
+			ex := e.c.Run(1000)
+			if tc.wantHit == 0 {
+				e.wantTrap(ex, 0x1f)
+				if v, _ := e.m.Read32(0x211ffc); v != 0x1ffc || e.c.Reg(ESI) != tc.wantSource {
+					t.Fatalf("copy ended with %#x at its last word, ESI %#x", v, e.c.Reg(ESI))
+				}
+				return
+			}
+			if ex.Reason != ExitWatchpoint || ex.WatchHit != tc.wantHit {
+				t.Fatalf("%s, want a watchpoint hit at %#x", exitString(ex), tc.wantHit)
+			}
+			if ecx, esi := e.c.Reg(ECX), e.c.Reg(ESI); ecx != tc.wantLeft || esi != tc.wantSource {
+				t.Errorf("stopped with ECX %d ESI %#x, want %d and %#x", ecx, esi, tc.wantLeft, tc.wantSource)
+			}
+		})
+	}
+}
