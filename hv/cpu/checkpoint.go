@@ -34,12 +34,31 @@ type State struct{ c CPU }
 func (c *CPU) SaveState() *State {
 	s := &State{}
 	cpuPlan.Copy(&s.c, c)
-	// Bits of c.flags the lazy record owns are dead: no read of EFLAGS
-	// sees them. They are cleared so that a state is the same whichever
-	// engine reached it (the translator does not keep an inc's CF there
-	// when the next producer replaces it).
-	s.c.flags &^= s.c.lazy.ownedBits()
+	// What no read of the flags sees is cleared (canonFlags), so that a
+	// state is the same whichever engine reached it: the translator does
+	// not keep an inc's CF in c.flags when the next producer replaces
+	// it, nor store a logic op's operands.
+	canonFlags(&s.c.lazy, &s.c.flags)
+	canonFlags(&s.c.hostSnap.lazy, &s.c.hostSnap.flags) // a copy of them
 	return s
+}
+
+// canonFlags clears what no read of the flags can see: the bits of flags
+// the lazy record owns, a logic op's operands (no flag is computed from
+// them; the translator does not store them), the whole record but a
+// rotate once the flags are committed (op lfNone), and the rotate's
+// fields when there is none.
+func canonFlags(l *lazyFlags, flags *uint32) {
+	*flags &^= l.ownedBits()
+	switch l.op {
+	case lfNone:
+		l.sh, l.res, l.a, l.b = 0, 0, 0, 0
+	case lfLogic:
+		l.a, l.b = 0, 0
+	}
+	if l.rop == 0 {
+		l.rsh, l.rres = 0, 0
+	}
 }
 
 // RestoreState puts saved state back and drops every cache derived from

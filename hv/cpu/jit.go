@@ -388,10 +388,7 @@ func (j *jcomp) setLazy(op uint8, resReg uint8, aReg uint8, bReg uint8, bImm boo
 	}
 	a.stImm(joLOp, uint32(op)) // op, sh = 0, rop = 0, rsh = 0
 	a.st(joLRes, resReg)
-	if op == lfLogic {
-		a.stImm(joLA, 0)
-		a.stImm(joLB, 0)
-	} else {
+	if op != lfLogic { // (a logic op's flags come from res alone: ownedBits)
 		a.st(joLA, aReg)
 		if bImm {
 			a.stImm(joLB, b)
