@@ -325,11 +325,38 @@ func (j *jcomp) finish(off uint32, k int) {
 	if j.arena != nil { // (not in the dry run)
 		num, cell = j.arena.cell()
 	}
+	var ret []int
+	if off == 0 {
+		// A loop back to this block's start: straight to the top. Of a
+		// chain's checks only those that can change while translated
+		// code runs are made (the link's EIP, generation and breakpoint
+		// generation are this block's own), and EIP stays.
+		a.ldq(hRDX, joICount)
+		a.byte1(0x48, 0x81, 0xC2) // add rdx, k
+		a.u32(uint32(k))
+		a.byte1(0x48, 0x8D, 0x8A) // lea rcx, [rdx+n] (the block again)
+		a.u32(uint32(len(j.insns)))
+		a.byte1(0x48, 0x3B, 0x8F) // cmp rcx, [rdi+stopAt]
+		a.u32(uint32(joStopAt))
+		slow := []int{a.jcc(0x7)}
+		a.byte1(0x83)
+		a.modrmCPU(7, uint32(joStop))
+		a.byte1(0) // cmp dword [stopReq], 0
+		slow = append(slow, a.jcc(ccNE))
+		a.byte1(0xFF)
+		a.modrmCPU(1, uint32(joChain)) // dec dword [jitChain]
+		ret = append(ret, a.jcc(0x4))  // (not twice: straight out)
+		a.byte1(0x48, 0x89, 0x97)      // mov [rdi+icount], rdx
+		a.u32(uint32(joICount))
+		a.patch(a.jmp(), 0)
+		for _, at := range slow {
+			a.patch(at, a.pos())
+		}
+	}
 	a.ld(hRAX, joEIP)
 	a.aluRI(0, hRAX, off)
 	a.st(joEIP, hRAX)
 	a.movRI64(hRSI, uint64(cell))
-	var ret []int
 	a.byte1(0x3B, 0x06) // cmp eax, [rsi] (link.eip)
 	ret = append(ret, a.jcc(ccNE))
 	a.ldq(hRDX, joGen)

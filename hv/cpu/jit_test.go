@@ -59,14 +59,24 @@ func TestJITMatchesInterpreter(t *testing.T) {
 }
 
 // TestJITStopsOnRequest: a loop that never leaves translated code (each
-// block chains into the next) lets a garbage collection through, still
+// block chains into the next, or into itself) lets a garbage collection through, still
 // stops on RequestStop, and stops on its budget at the same instruction as
 // the interpreter.
 func TestJITStopsOnRequest(t *testing.T) {
 	if !jitHost {
 		t.Skip("no block translator on this host")
 	}
-	src := "1:\n  add $1, %eax\n  mov %eax, %edx\n  and $3, %edx\n  jnz 2f\n  add $1, %ecx\n2:\n  jmp 1b\n"
+	for _, src := range []string{
+		// two blocks chaining into each other through link cells
+		"1:\n  add $1, %eax\n  mov %eax, %edx\n  and $3, %edx\n  jnz 2f\n  add $1, %ecx\n2:\n  jmp 1b\n",
+		// one block looping to its own start (finish's short way)
+		"1:\n  add $1, %eax\n  mov %eax, %edx\n  and $3, %edx\n  add %edx, %ecx\n  jmp 1b\n",
+	} {
+		testJITStopsOnRequest(t, src)
+	}
+}
+
+func testJITStopsOnRequest(t *testing.T, src string) {
 	code := asm(t, 0x10000, src)
 	run := func(translate bool, budget uint64, stopAfter time.Duration) (*env, Exit) {
 		e := newEnv(t)
