@@ -167,6 +167,11 @@ type jcomp struct {
 	// eaVal (a displacement alone: a global variable)
 	eaConst bool
 	eaVal   uint32
+	// usesFlat: an access relies on flatData (found by the dry run);
+	// flatFirst: so the real run checks it once at the top, and top is
+	// where the code goes on after that check (a loop's target)
+	usesFlat, flatFirst bool
+	top                 int
 }
 
 // sideExit returns the stub that leaves before instruction k.
@@ -200,7 +205,7 @@ func translate(arena *jitArena, blk *block) []byte {
 	if dryCode == nil {
 		return nil
 	}
-	j := &jcomp{arena: arena, insns: blk.insns, side: map[int]*jexit{}, dead: deadFlags(blk.insns[:n])}
+	j := &jcomp{arena: arena, insns: blk.insns, side: map[int]*jexit{}, dead: deadFlags(blk.insns[:n]), flatFirst: dry.usesFlat}
 	if k, code := j.run(); k == n {
 		return code
 	}
@@ -277,6 +282,14 @@ func deadFlags(insns []insn) []bool {
 func (j *jcomp) run() (int, []byte) {
 	k := 0
 	finished := false
+	if j.flatFirst {
+		// before the first instruction, so that a loop back to the
+		// block's start (finish) does not check again
+		j.a.cmpByteZero(joFlat)
+		j.jccTo(0x4, j.sideExit(0))
+		j.a.flatChecked = true
+		j.top = j.a.pos()
+	}
 	for k < len(j.insns) {
 		ok, end := j.insn(k)
 		if !ok {
@@ -327,7 +340,8 @@ func (j *jcomp) finish(off uint32, k int) {
 	}
 	var ret []int
 	if off == 0 {
-		// A loop back to this block's start: straight to the top. Of a
+		// A loop back to this block's start: straight to the top (past
+		// the flatData check, which cannot change meanwhile). Of a
 		// chain's checks only those that can change while translated
 		// code runs are made (the link's EIP, generation and breakpoint
 		// generation are this block's own), and EIP stays.
@@ -348,7 +362,7 @@ func (j *jcomp) finish(off uint32, k int) {
 		ret = append(ret, a.jcc(0x4))  // (not twice: straight out)
 		a.byte1(0x48, 0x89, 0x97)      // mov [rdi+icount], rdx
 		a.u32(uint32(joICount))
-		a.patch(a.jmp(), 0)
+		a.patch(a.jmp(), j.top)
 		for _, at := range slow {
 			a.patch(at, a.pos())
 		}
@@ -471,6 +485,7 @@ func (j *jcomp) access(k int, seg uint8, n uint32, kind int) {
 		// the data segments are plain in practice (a 32-bit kernel's
 		// are flat at 0): one check of all three covers every access
 		// after it on the way
+		j.usesFlat = true
 		if !a.flatChecked {
 			a.cmpByteZero(joFlat)
 			j.jccTo(0x4, j.sideExit(k))
