@@ -345,27 +345,11 @@ func (j *jcomp) finish(off uint32, k int) {
 		// chain's checks only those that can change while translated
 		// code runs are made (the link's EIP, generation and breakpoint
 		// generation are this block's own), and EIP stays.
-		a.ldq(hRDX, joICount)
-		a.byte1(0x48, 0x81, 0xC2) // add rdx, k
-		a.u32(uint32(k))
-		a.byte1(0x48, 0x8D, 0x8A) // lea rcx, [rdx+n] (the block again)
-		a.u32(uint32(len(j.insns)))
-		a.byte1(0x48, 0x3B, 0x8F) // cmp rcx, [rdi+stopAt]
-		a.u32(uint32(joStopAt))
-		slow := []int{a.jcc(0x7)}
-		a.byte1(0x83)
-		a.modrmCPU(7, uint32(joStop))
-		a.byte1(0) // cmp dword [stopReq], 0
-		slow = append(slow, a.jcc(ccNE))
-		a.byte1(0xFF)
-		a.modrmCPU(1, uint32(joChain)) // dec dword [jitChain]
-		ret = append(ret, a.jcc(0x4))  // (not twice: straight out)
-		a.byte1(0x48, 0x89, 0x97)      // mov [rdi+icount], rdx
-		a.u32(uint32(joICount))
+		ret = j.chainGuard(k, func() {
+			a.byte1(0x48, 0x8D, 0x8A) // lea rcx, [rdx+n] (the block again)
+			a.u32(uint32(len(j.insns)))
+		})
 		a.patch(a.jmp(), j.top)
-		for _, at := range slow {
-			a.patch(at, a.pos())
-		}
 	}
 	a.ld(hRAX, joEIP)
 	a.aluRI(0, hRAX, off)
@@ -379,23 +363,10 @@ func (j *jcomp) finish(off uint32, k int) {
 	a.ldq(hRDX, joBPGen)
 	a.byte1(0x48, 0x3B, 0x56, 0x20) // cmp rdx, [rsi+32] (link.bpGen)
 	ret = append(ret, a.jcc(ccNE))
-	a.byte1(0x83)
-	a.modrmCPU(7, uint32(joStop))
-	a.byte1(0) // cmp dword [stopReq], 0
-	ret = append(ret, a.jcc(ccNE))
-	a.ldq(hRDX, joICount)
-	a.byte1(0x48, 0x81, 0xC2) // add rdx, k
-	a.u32(uint32(k))
-	a.byte1(0x8B, 0x4E, 0x04) // mov ecx, [rsi+4] (link.n)
-	a.byte1(0x48, 0x01, 0xD1) // add rcx, rdx
-	a.byte1(0x48, 0x3B, 0x8F) // cmp rcx, [rdi+stopAt]
-	a.u32(uint32(joStopAt))
-	ret = append(ret, a.jcc(0x7)) // ja: the next block would overrun the budget
-	a.byte1(0xFF)
-	a.modrmCPU(1, uint32(joChain)) // dec dword [jitChain]
-	ret = append(ret, a.jcc(0x4))  // back to Go now and then (jitChainMax)
-	a.byte1(0x48, 0x89, 0x97)      // mov [rdi+icount], rdx
-	a.u32(uint32(joICount))
+	ret = append(ret, j.chainGuard(k, func() {
+		a.byte1(0x8B, 0x4E, 0x04) // mov ecx, [rsi+4] (link.n)
+		a.byte1(0x48, 0x01, 0xD1) // add rcx, rdx
+	})...)
 	a.byte1(0x8B, 0x4E, 0x18) // mov ecx, [rsi+24] (link.handle)
 	a.st(joCur, hRCX)
 	a.byte1(0xFF, 0x66, 0x10) // jmp [rsi+16] (link.code)
@@ -404,6 +375,32 @@ func (j *jcomp) finish(off uint32, k int) {
 	}
 	a.movRI64(hRAX, uint64(k)|jitFinished|uint64(num)<<40)
 	a.ret()
+}
+
+// chainGuard emits the checks every chain into a next block makes, with
+// the jumps taken when one fails (back to Go): no RequestStop, the budget
+// still holds the next block whole (nextLen sets RCX to RDX, the count
+// after this block's k, plus its length), and the chain count is not
+// spent. On the way through, the count after k is stored.
+func (j *jcomp) chainGuard(k int, nextLen func()) (out []int) {
+	a := &j.a
+	a.byte1(0x83)
+	a.modrmCPU(7, uint32(joStop))
+	a.byte1(0) // cmp dword [stopReq], 0
+	out = append(out, a.jcc(ccNE))
+	a.ldq(hRDX, joICount)
+	a.byte1(0x48, 0x81, 0xC2) // add rdx, k
+	a.u32(uint32(k))
+	nextLen()
+	a.byte1(0x48, 0x3B, 0x8F) // cmp rcx, [rdi+stopAt]
+	a.u32(uint32(joStopAt))
+	out = append(out, a.jcc(0x7)) // ja: the next block would overrun the budget
+	a.byte1(0xFF)
+	a.modrmCPU(1, uint32(joChain)) // dec dword [jitChain]
+	out = append(out, a.jcc(0x4))  // back to Go now and then (jitChainMax)
+	a.byte1(0x48, 0x89, 0x97)      // mov [rdi+icount], rdx
+	a.u32(uint32(joICount))
+	return out
 }
 
 // exitInline: EIP = block start + off; return ret.

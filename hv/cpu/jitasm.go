@@ -276,13 +276,15 @@ func (a *jasm) ldB(r uint8, off uintptr) { a.loadOp(r, off, 0x0F, 0xB6) }
 // andImm: and dword [rdi+off], imm32
 func (a *jasm) andImm(off uintptr, v uint32) { a.memImm(0x81, 4, off, v) }
 
-// RAM accesses at [rbx+rcx] (SIB 0x0B: base RBX, index RCX)
-func (a *jasm) ldRAM32(r uint8) { a.emit(0x8B, r<<3|4, 0x0B); a.clobber(r) }
-func (a *jasm) ldRAM8(r uint8)  { a.emit(0x0F, 0xB6, r<<3|4, 0x0B); a.clobber(r) }
-func (a *jasm) ldRAM16(r uint8) { a.emit(0x0F, 0xB7, r<<3|4, 0x0B); a.clobber(r) }
-func (a *jasm) stRAM32(r uint8) { a.emit(0x89, r<<3|4, 0x0B) }
-func (a *jasm) stRAM16(r uint8) { a.emit(0x66, 0x89, r<<3|4, 0x0B) }
-func (a *jasm) stRAM8(r uint8)  { a.emit(0x88, r<<3|4, 0x0B) }
+// RAM accesses at [rbx+rcx]: ModRM r, SIB; sibRAM is base RBX, index RCX
+const sibRAM = hRCX<<3 | hRBX
+
+func (a *jasm) ldRAM32(r uint8) { a.emit(0x8B, r<<3|4, sibRAM); a.clobber(r) }
+func (a *jasm) ldRAM8(r uint8)  { a.emit(0x0F, 0xB6, r<<3|4, sibRAM); a.clobber(r) }
+func (a *jasm) ldRAM16(r uint8) { a.emit(0x0F, 0xB7, r<<3|4, sibRAM); a.clobber(r) }
+func (a *jasm) stRAM32(r uint8) { a.emit(0x89, r<<3|4, sibRAM) }
+func (a *jasm) stRAM16(r uint8) { a.emit(0x66, 0x89, r<<3|4, sibRAM) }
+func (a *jasm) stRAM8(r uint8)  { a.emit(0x88, r<<3|4, sibRAM) }
 func (a *jasm) ret()            { a.emit(0xC3) }
 func (a *jasm) pos() int        { return len(a.b) }
 
