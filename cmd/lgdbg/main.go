@@ -222,11 +222,11 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer closeTrace()
 	m, err := hv.New(cfg)
 	debug.SetGCPercent(gcPercent)
-	runtime.GC()
 	if err != nil {
 		fmt.Fprintf(stderr, "lgdbg: %s: %v\n", imageName(o), err)
 		return exitUsage
 	}
+	runtime.GC()
 	// Deferred after closeTrace, so it runs first: nothing is written
 	// to the trace behind its final flush.
 	defer m.DetachTrace()
